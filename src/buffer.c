@@ -1,0 +1,82 @@
+/* A growable byte buffer owned by whoever embeds it; the C core's only way of building output. */
+#include "buffer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void oss_buffer_init(oss_buffer *buffer)
+{
+    buffer->data = NULL;
+    buffer->length = 0;
+    buffer->capacity = 0;
+    buffer->failed = 0;
+}
+
+void oss_buffer_free(oss_buffer *buffer)
+{
+    free(buffer->data);
+    oss_buffer_init(buffer);
+}
+
+void oss_buffer_reset(oss_buffer *buffer)
+{
+    buffer->length = 0;
+    buffer->failed = 0;
+}
+
+int oss_buffer_reserve(oss_buffer *buffer, size_t extra)
+{
+    if (buffer->failed)
+        return 0;
+    if (extra <= buffer->capacity - buffer->length)
+        return 1;
+    size_t needed = buffer->length + extra;
+    if (needed < buffer->length) {
+        buffer->failed = 1;
+        return 0;
+    }
+    size_t capacity = buffer->capacity ? buffer->capacity : 256;
+    while (capacity < needed)
+        capacity = capacity > ((size_t)-1) / 2 ? needed : capacity * 2;
+    char *data = realloc(buffer->data, capacity);
+    if (data == NULL) {
+        buffer->failed = 1;
+        return 0;
+    }
+    buffer->data = data;
+    buffer->capacity = capacity;
+    return 1;
+}
+
+void oss_buffer_append(oss_buffer *buffer, const void *bytes, size_t length)
+{
+    if (length == 0 || !oss_buffer_reserve(buffer, length))
+        return;
+    memcpy(buffer->data + buffer->length, bytes, length);
+    buffer->length += length;
+}
+
+void oss_buffer_append_string(oss_buffer *buffer, const char *text)
+{
+    oss_buffer_append(buffer, text, strlen(text));
+}
+
+void oss_buffer_append_char(oss_buffer *buffer, char c)
+{
+    if (!oss_buffer_reserve(buffer, 1))
+        return;
+    buffer->data[buffer->length++] = c;
+}
+
+void oss_buffer_append_hex(oss_buffer *buffer, const unsigned char *bytes, size_t length)
+{
+    static const char digits[] = "0123456789abcdef";
+    if (!oss_buffer_reserve(buffer, length * 2))
+        return;
+    char *out = buffer->data + buffer->length;
+    for (size_t i = 0; i < length; i++) {
+        *out++ = digits[bytes[i] >> 4];
+        *out++ = digits[bytes[i] & 15];
+    }
+    buffer->length += length * 2;
+}
