@@ -371,6 +371,66 @@ static int write_child(writer *w, const oss_element *child, int index)
     return 1;
 }
 
+#define MAX_SUGGESTED_NAME 64
+
+static char lower_ascii(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Case-insensitive edit distance between two short names, for "did you mean" hints; long names get no hint. */
+static size_t name_distance(const char *a, size_t a_length, const char *b, size_t b_length)
+{
+    size_t row[MAX_SUGGESTED_NAME + 1];
+    if (a_length > MAX_SUGGESTED_NAME || b_length > MAX_SUGGESTED_NAME)
+        return (size_t)-1;
+    for (size_t j = 0; j <= b_length; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= a_length; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b_length; j++) {
+            size_t above = row[j];
+            size_t cost = lower_ascii(a[i - 1]) == lower_ascii(b[j - 1]) ? 0 : 1;
+            size_t best = diagonal + cost;
+            if (above + 1 < best)
+                best = above + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diagonal = above;
+        }
+    }
+    return row[b_length];
+}
+
+static int fail_unknown_key(writer *w, const oss_element *element, const char *key, size_t length)
+{
+    remember_unknown_key(w, key, length);
+    if (element->child_count == 0)
+        return fail(w, "unknown element (%s has no elements)", element->name);
+    char names[512];
+    size_t used = 0;
+    const oss_element *closest = NULL;
+    size_t closest_distance = 3; /* a hint only for a slip of at most two characters */
+    names[0] = '\0';
+    for (size_t i = 0; i < element->child_count; i++) {
+        const oss_element *child = &element->children[i];
+        size_t distance = name_distance(key, length, child->name, child->name_length);
+        if (distance < closest_distance) {
+            closest = child;
+            closest_distance = distance;
+        }
+        if (used < sizeof names) {
+            int written = snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", child->name);
+            used += written > 0 ? (size_t)written : 0;
+        }
+    }
+    if (closest != NULL)
+        return fail(w, "unknown element; did you mean %s? (expected one of %s)", closest->name, names);
+    return fail(w, "unknown element (expected one of %s)", names);
+}
+
 static int check_rule(writer *w, const oss_element *element, const oss_rule *rule, const int *slots)
 {
     lua_State *L = w->L;
@@ -421,20 +481,8 @@ static int write_container(writer *w, const oss_element *element, int table)
         size_t length;
         const char *key = lua_tolstring(L, -2, &length);
         const oss_element *child = oss_find_child(element, key, length);
-        if (child == NULL) {
-            remember_unknown_key(w, key, length);
-            char names[512];
-            size_t used = 0;
-            names[0] = '\0';
-            for (size_t i = 0; i < element->child_count && used < sizeof names; i++) {
-                int written =
-                    snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", element->children[i].name);
-                used += written > 0 ? (size_t)written : 0;
-            }
-            if (element->child_count == 0)
-                return fail(w, "unknown element (%s has no elements)", element->name);
-            return fail(w, "unknown element (expected one of %s)", names);
-        }
+        if (child == NULL)
+            return fail_unknown_key(w, element, key, length);
         lua_insert(L, -2); /* keep the value below the key lua_next needs */
         slots[child - element->children] = lua_gettop(L) - 1;
     }
