@@ -1,0 +1,123 @@
+-- The bucket inventory operations: Put, Get, List and Delete, plus an iterator over every rule of a bucket.
+
+local core = require "oss.core"
+local errors = require "oss.errors"
+local Client = require "oss.client"
+local schemas = require "oss.schema.inventory"
+
+local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
+local LIST_RESULT = core.schema(schemas.ListInventoryConfigurationsResult)
+
+local function check_id(id)
+  if type(id) ~= "string" then
+    error("id: expected a string, got " .. type(id), 3)
+  end
+  local ok, reason = core.xml_check(CONFIGURATION, "Id", id)
+  if not ok then return errors.validation(reason, "id") end
+  return nil
+end
+
+local function check_options(options)
+  if options ~= nil and type(options) ~= "table" then
+    error("options: expected a table, got " .. type(options), 3)
+  end
+end
+
+--- client:put_bucket_inventory(bucket, config [, { dry_run = true }]) -> true | request, or nil, err
+function Client:put_bucket_inventory(bucket, config, options)
+  local err = Client.check_bucket(bucket)
+  if type(config) ~= "table" then
+    error("config: expected a table, got " .. type(config), 2)
+  end
+  check_options(options)
+  if err then return nil, err end
+  local body, reason, path = core.xml_write(CONFIGURATION, config)
+  if not body then return nil, errors.validation(reason, path) end
+  local result, call_err = self:call({
+    method = "PUT", bucket = bucket, query = { inventory = "", inventoryId = config.Id }, body = body,
+  }, nil, options)
+  if not result then return nil, call_err end
+  return options and options.dry_run and result or true
+end
+
+--- client:get_bucket_inventory(bucket, id [, options]) -> config | nil, err
+function Client:get_bucket_inventory(bucket, id, options)
+  local err = Client.check_bucket(bucket) or check_id(id)
+  check_options(options)
+  if err then return nil, err end
+  return self:call({ method = "GET", bucket = bucket, query = { inventory = "", inventoryId = id } },
+    CONFIGURATION, options)
+end
+
+--- client:delete_bucket_inventory(bucket, id [, options]) -> true | nil, err
+function Client:delete_bucket_inventory(bucket, id, options)
+  local err = Client.check_bucket(bucket) or check_id(id)
+  check_options(options)
+  if err then return nil, err end
+  local result, call_err = self:call({
+    method = "DELETE", bucket = bucket, query = { inventory = "", inventoryId = id },
+  }, nil, options)
+  if not result then return nil, call_err end
+  return options and options.dry_run and result or true
+end
+
+--- client:list_bucket_inventory(bucket [, { continuation_token = t }])
+--- -> { configurations = {...}, is_truncated = bool, next_continuation_token = t, continuation_token = t }
+function Client:list_bucket_inventory(bucket, options)
+  local err = Client.check_bucket(bucket)
+  check_options(options)
+  if err then return nil, err end
+  local query = { inventory = "" }
+  local token = options and options.continuation_token
+  if token ~= nil then
+    if type(token) ~= "string" then
+      error("continuation_token: expected a string, got " .. type(token), 2)
+    end
+    query["continuation-token"] = token
+  end
+  local page, call_err = self:call({ method = "GET", bucket = bucket, query = query }, LIST_RESULT, options)
+  if not page then return nil, call_err end
+  if options and options.dry_run then return page end
+  return {
+    configurations = page.InventoryConfiguration or {},
+    is_truncated = page.IsTruncated == true,
+    next_continuation_token = page.NextContinuationToken,
+    continuation_token = page.ContinuationToken,
+  }
+end
+
+local function no_rules(err)
+  return err.kind == "service" and err.status == 404 and err.code == "NoSuchInventory"
+end
+
+--- for config, err in client:each_bucket_inventory(bucket) do ... end
+--- Walks every page. A bucket with no rules yields nothing; a failure is yielded once as (false, err).
+function Client:each_bucket_inventory(bucket)
+  local page, index, token, finished = nil, 0, nil, false
+  return function()
+    if finished then return nil end
+    while true do
+      if page and index < #page.configurations then
+        index = index + 1
+        return page.configurations[index]
+      end
+      if page and not page.is_truncated then
+        finished = true
+        return nil
+      end
+      if page and not page.next_continuation_token then
+        finished = true
+        return false, errors.service { code = "InvalidResponse", message = "a truncated page without NextContinuationToken" }
+      end
+      local err
+      token = page and page.next_continuation_token or token
+      page, err = self:list_bucket_inventory(bucket, { continuation_token = token })
+      index = 0
+      if not page then
+        finished = true
+        if no_rules(err) then return nil end
+        return false, err
+      end
+    end
+  end
+end
