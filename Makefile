@@ -14,7 +14,7 @@ HEADERS = $(wildcard src/*.h)
 LUA_PATH_DEV = $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_PATH := $(LUA_PATH_DEV)
 
-.PHONY: all lua54 luajit deps test test-lua54 test-luajit demo clean
+.PHONY: all lua54 luajit deps interop-deps test test-lua54 test-luajit demo clean
 
 all: lua54 luajit
 
@@ -33,7 +33,11 @@ $(BUILD)/luajit/oss/core.so: $(SOURCES) $(HEADERS)
 deps:
 	@sh tools/install-deps
 
-test: deps all test-lua54 test-luajit
+# Installs the pinned official Node SDK the interoperability specs drive (idempotent).
+interop-deps: deps
+	@sh tools/install-ali-oss
+
+test: deps all interop-deps test-lua54 test-luajit
 
 test-lua54: lua54
 	LUA_CPATH="$(CURDIR)/$(BUILD)/lua54/?.so;;" lua5.4 /usr/bin/busted --lua=lua5.4 spec

@@ -1,0 +1,125 @@
+-- The emulator's configuration: defaults, "name:region:owner" / "id:secret:token" shorthands, Lua config files.
+local M = {}
+
+M.DEFAULT_REGION = "cn-hangzhou"
+M.DEFAULT_OWNER = "1000000000000000"
+M.DEFAULT_JOURNAL_SIZE = 100
+
+local function split_colons(text, count)
+  local parts, start = {}, 1
+  while #parts < count - 1 do
+    local colon = text:find(":", start, true)
+    if not colon then
+      break
+    end
+    parts[#parts + 1] = text:sub(start, colon - 1)
+    start = colon + 1
+  end
+  parts[#parts + 1] = text:sub(start)
+  return parts
+end
+
+-- "name[:region[:owner]]" -> { name, region, owner }
+function M.parse_bucket(text)
+  local parts = split_colons(text, 3)
+  return { name = parts[1], region = parts[2], owner = parts[3] }
+end
+
+-- "id:secret[:token]" -> { id, secret, token }; the token is everything after the second colon.
+function M.parse_key(text)
+  local parts = split_colons(text, 3)
+  return { id = parts[1], secret = parts[2], token = parts[3] }
+end
+
+local function bucket_entry(entry, index)
+  if type(entry) == "string" then
+    entry = M.parse_bucket(entry)
+  end
+  if type(entry) ~= "table" or type(entry.name) ~= "string" then
+    error("buckets[" .. index .. "]: expected \"name[:region[:owner]]\" or { name =, region =, owner = }", 0)
+  end
+  if not entry.name:match("^[a-z0-9][a-z0-9-]*[a-z0-9]$") or #entry.name < 3 or #entry.name > 63 then
+    error("buckets[" .. index .. "]: invalid bucket name '" .. entry.name .. "'", 0)
+  end
+  return {
+    name = entry.name,
+    region = (entry.region and entry.region ~= "") and entry.region:gsub("^oss%-", "") or M.DEFAULT_REGION,
+    owner = (entry.owner and entry.owner ~= "") and tostring(entry.owner) or M.DEFAULT_OWNER,
+  }
+end
+
+local function key_entry(entry, index)
+  if type(entry) == "string" then
+    entry = M.parse_key(entry)
+  end
+  if type(entry) ~= "table" or type(entry.id) ~= "string" or type(entry.secret) ~= "string"
+    or entry.id == "" or entry.secret == "" then
+    error("keys[" .. index .. "]: expected \"id:secret[:token]\" or { id = ..., secret = ..., token = ... }", 0)
+  end
+  if entry.token ~= nil and (type(entry.token) ~= "string" or entry.token == "") then
+    error("keys[" .. index .. "]: token must be a non-empty string", 0)
+  end
+  return { id = entry.id, secret = entry.secret, token = entry.token }
+end
+
+-- Raises on misuse; returns a complete configuration with every default filled in.
+function M.normalise(options)
+  if type(options) ~= "table" then
+    error("emulator configuration must be a table", 0)
+  end
+  local result = {
+    host = options.host or "127.0.0.1",
+    port = options.port or 0,
+    data = options.data,
+    tls = options.tls,
+    accounts = options.accounts or {},
+    journal_size = options.journal_size or M.DEFAULT_JOURNAL_SIZE,
+    buckets = {},
+    keys = {},
+  }
+  if type(result.port) ~= "number" or result.port < 0 or result.port > 65535 then
+    error("port must be a number in 0..65535", 0)
+  end
+  if result.tls ~= nil and (type(result.tls) ~= "table" or type(result.tls.cert) ~= "string"
+    or type(result.tls.key) ~= "string") then
+    error("tls must be { cert = file, key = file }", 0)
+  end
+  if type(result.journal_size) ~= "number" or result.journal_size < 1 then
+    error("journal_size must be a positive number", 0)
+  end
+  local seen = {}
+  for index, entry in ipairs(options.buckets or {}) do
+    local bucket = bucket_entry(entry, index)
+    if seen[bucket.name] then
+      error("bucket '" .. bucket.name .. "' is declared twice", 0)
+    end
+    seen[bucket.name] = true
+    result.buckets[#result.buckets + 1] = bucket
+  end
+  for index, entry in ipairs(options.keys or {}) do
+    local key = key_entry(entry, index)
+    result.keys[key.id] = key
+  end
+  return result
+end
+
+-- A Lua file that returns the configuration table; it runs with an empty environment.
+function M.load_file(path)
+  local chunk, message = loadfile(path, "t", {})
+  if not chunk then
+    return nil, message
+  end
+  if setfenv then
+    setfenv(chunk, {})
+  end
+  local ok, value = pcall(chunk)
+  if not ok then
+    return nil, path .. ": " .. tostring(value)
+  end
+  if type(value) ~= "table" then
+    return nil, path .. ": must return a table"
+  end
+  return value
+end
+
+return M

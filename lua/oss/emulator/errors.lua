@@ -1,0 +1,71 @@
+-- OSS error answers: status, code, message and EC of each error the emulator raises, and their XML document.
+local M = {}
+
+-- EC values: 0002-00000504 and 0020-00000043 are the ones the service documents for these cases; the others are
+-- stand-ins in the matching family, so a client can rely on EC being present but not on the exact digits.
+local KNOWN = {
+  AccessDenied = { 403, "0003-00000001", "You have no right to access this resource." },
+  InvalidAccessKeyId = { 403, "0002-00000902",
+    "The OSS Access Key Id you provided does not exist in our records." },
+  SignatureDoesNotMatch = { 403, "0002-00000040",
+    "The request signature we calculated does not match the signature you provided. "
+      .. "Check your key and signing method." },
+  RequestTimeTooSkewed = { 403, "0002-00000504",
+    "The difference between the request time and the current time is too large." },
+  InvalidArgument = { 400, "0020-00000001", "Invalid argument." },
+  MalformedXML = { 400, "0020-00000002",
+    "The XML you provided was not well-formed or did not validate against our published schema." },
+  InvalidDigest = { 400, "0016-00000102", "The Content-MD5 you specified is not valid." },
+  EntityTooLarge = { 400, "0016-00000103", "Your proposed upload exceeds the maximum allowed size." },
+  InventoryExceedLimit = { 400, "0020-00000044", "The number of inventory configuration rules exceeds the limit." },
+  NoSuchBucket = { 404, "0015-00000101", "The specified bucket does not exist." },
+  NoSuchInventory = { 404, "0020-00000041", "The specified inventory does not exist." },
+  InventoryAlreadyExist = { 409, "0020-00000042", "The requested inventory rule already exists." },
+  MethodNotAllowed = { 405, "0003-00000002", "The specified method is not allowed against this resource." },
+  NotImplemented = { 501, "0000-00000001", "The emulator implements only the bucket inventory operations." },
+  InternalError = { 500, "0000-00000002", "We encountered an internal error. Please try again." },
+}
+
+-- An error value: { status, code, message, ec, extra = { { name, value }, ... } }. `extra` elements go between
+-- HostId and EC, as the service places them.
+function M.new(code, message, options)
+  local known = KNOWN[code]
+  options = options or {}
+  return {
+    status = options.status or (known and known[1]) or 400,
+    code = code,
+    message = message or (known and known[3]) or code,
+    ec = options.ec or (known and known[2]) or "0000-00000000",
+    extra = options.extra or {},
+  }
+end
+
+local ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
+
+local function escape(text)
+  return (tostring(text):gsub("[&<>\"']", ESCAPES))
+end
+
+local function element(name, value)
+  return "<" .. name .. ">" .. escape(value) .. "</" .. name .. ">"
+end
+
+-- The error schema's order with the extra elements spliced in; written here because the schema (rightly) lists no
+-- per-error extras.
+function M.document(err, request_id, host_id)
+  local parts = {
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error>',
+    element("Code", err.code),
+    element("Message", err.message),
+    element("RequestId", request_id),
+    element("HostId", host_id),
+  }
+  for _, pair in ipairs(err.extra) do
+    parts[#parts + 1] = element(pair[1], pair[2])
+  end
+  parts[#parts + 1] = element("EC", err.ec)
+  parts[#parts + 1] = "</Error>\n"
+  return table.concat(parts)
+end
+
+return M
