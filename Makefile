@@ -45,5 +45,8 @@ test-lua54: lua54
 test-luajit: luajit
 	LUA_CPATH="$(CURDIR)/$(BUILD)/luajit/?.so;;" luajit /usr/bin/busted --lua=luajit spec
 
+demo: deps all
+	@sh tools/demo
+
 clean:
 	rm -rf $(BUILD)
