@@ -1,0 +1,71 @@
+-- Builds oss.core for the Lua luarocks targets and installs the Lua modules and the command-line tools.
+rockspec_format = "3.0"
+package = "lua-oss"
+version = "scm-1"
+source = {
+  url = "git+https://example.invalid/lua-oss.git",
+}
+description = {
+  summary = "Alibaba Cloud OSS bucket inventory rules from Lua, LuaJIT and OpenResty",
+  detailed = [[
+Put, Get, List and Delete bucket inventory rules as plain Lua tables, validated against the service's schema
+before anything is sent, signed with V4 or V1, over keep-alive libcurl. Includes a local OSS emulator.]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1",
+}
+external_dependencies = {
+  -- Debian keeps curl.h in a multiarch folder the compiler searches but luarocks does not: check the library.
+  CURL = { library = "curl" },
+  EXPAT = { header = "expat.h", library = "expat" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["oss.core"] = {
+      sources = {
+        "src/buffer.c", "src/compat.c", "src/crypto.c", "src/http.c", "src/oss_core.c", "src/schema.c",
+        "src/sign.c", "src/xml_read.c", "src/xml_text.c", "src/xml_write.c",
+      },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      libraries = { "curl", "expat", "crypto" },
+      incdirs = { "$(CURL_INCDIR)", "$(EXPAT_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(EXPAT_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+    },
+    ["oss"] = "lua/oss/init.lua",
+    ["oss.client"] = "lua/oss/client.lua",
+    ["oss.credentials"] = "lua/oss/credentials.lua",
+    ["oss.endpoint"] = "lua/oss/endpoint.lua",
+    ["oss.errors"] = "lua/oss/errors.lua",
+    ["oss.inventory"] = "lua/oss/inventory.lua",
+    ["oss.response"] = "lua/oss/response.lua",
+    ["oss.schema.error"] = "lua/oss/schema/error.lua",
+    ["oss.schema.inventory"] = "lua/oss/schema/inventory.lua",
+    ["oss.transport.curl"] = "lua/oss/transport/curl.lua",
+    ["oss.emulator"] = "lua/oss/emulator/init.lua",
+    ["oss.emulator.addressing"] = "lua/oss/emulator/addressing.lua",
+    ["oss.emulator.admin"] = "lua/oss/emulator/admin.lua",
+    ["oss.emulator.atomic_file"] = "lua/oss/emulator/atomic_file.lua",
+    ["oss.emulator.auth"] = "lua/oss/emulator/auth.lua",
+    ["oss.emulator.cli"] = "lua/oss/emulator/cli.lua",
+    ["oss.emulator.clock"] = "lua/oss/emulator/clock.lua",
+    ["oss.emulator.config"] = "lua/oss/emulator/config.lua",
+    ["oss.emulator.errors"] = "lua/oss/emulator/errors.lua",
+    ["oss.emulator.faults"] = "lua/oss/emulator/faults.lua",
+    ["oss.emulator.http_server"] = "lua/oss/emulator/http_server.lua",
+    ["oss.emulator.inventory"] = "lua/oss/emulator/inventory.lua",
+    ["oss.emulator.journal"] = "lua/oss/emulator/journal.lua",
+    ["oss.emulator.service"] = "lua/oss/emulator/service.lua",
+    ["oss.emulator.store"] = "lua/oss/emulator/store.lua",
+    ["oss.emulator.uri"] = "lua/oss/emulator/uri.lua",
+    ["oss.emulator.verify_v1"] = "lua/oss/emulator/verify_v1.lua",
+    ["oss.emulator.verify_v4"] = "lua/oss/emulator/verify_v4.lua",
+  },
+  install = {
+    bin = {
+      ["oss-emulator"] = "bin/oss-emulator",
+    },
+  },
+}
