@@ -9,7 +9,8 @@ local BUCKET_NAME = "^[a-z0-9][a-z0-9%-]*[a-z0-9]$"
 --- nil when `name` is a valid OSS bucket name (3 to 63 lowercase letters, digits and inner hyphens), else why not.
 function endpoint.bucket_name_problem(name)
   if #name < 3 or #name > 63 or not name:find(BUCKET_NAME) then
-    return "expected a bucket name of 3 to 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit"
+    return "expected a bucket name of 3 to 63 lowercase letters, digits and hyphens, "
+      .. "starting and ending with a letter or digit"
   end
   return nil
 end
