@@ -1,7 +1,6 @@
-/* libcurl transport: `core.http()` sends requests exactly as given, reusing one easy handle and its connections. */
+/* libcurl transport, Lua side: the `core.http()` handle reads and checks a request table and returns the response. */
 #include "http.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +9,8 @@
 
 #include "buffer.h"
 #include "compat.h"
+#include "http_failure.h"
+#include "http_transfer.h"
 #include "xml_read.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 10.0
@@ -17,45 +18,6 @@
 #define DEFAULT_MAX_RESPONSE_SIZE ((lua_Integer)16 * 1024 * 1024)
 /* libcurl takes timeouts as milliseconds in a long, which may be 32 bits wide. */
 #define MAX_TIMEOUT_SECONDS 2000000.0
-/* libcurl bounds each header line but not their sum; this bounds what one response can make us hold. */
-#define MAX_RESPONSE_HEADER_BYTES ((size_t)256 * 1024)
-
-typedef enum { BODY_UNDECIDED, BODY_BUFFERED, BODY_TO_SINK } body_destination;
-
-typedef struct {
-    CURL *curl;
-    int holds_global_init;
-    /* Owned here rather than by the request so that a raise while it is being built cannot leak it. */
-    struct curl_slist *request_headers;
-    oss_buffer header_line;
-    oss_buffer response_headers;
-    oss_buffer body;
-    char error[CURL_ERROR_SIZE];
-    /* The transfer in flight, as the callbacks see it: they only touch C memory, never Lua. */
-    oss_xml_reader *sink;
-    body_destination destination;
-    size_t max_body;
-    size_t body_received;
-    int body_too_large;
-    int headers_too_large;
-    int sink_refused;
-} oss_http;
-
-typedef struct {
-    const char *method;
-    const char *url;
-    const char *body; /* anchored on the Lua stack until the transfer is over */
-    size_t body_length;
-    int headers; /* stack index of the headers table, 0 when there is none */
-    double connect_timeout;
-    double timeout;
-    int ssl_verify;
-    const char *ca_file;
-    const char *proxy;
-    const char *no_proxy;
-    size_t max_response_size;
-    oss_xml_reader *sink;
-} http_request;
 
 /* ---- reading the request table (misuse raises here, before anything is allocated) ---- */
 
@@ -117,21 +79,16 @@ static size_t size_field(lua_State *L, const char *field, lua_Integer fallback)
     return (size_t)value;
 }
 
-static int is_method(const char *method, const char *name)
-{
-    return strcmp(method, name) == 0;
-}
-
-static void read_request(lua_State *L, http_request *request)
+static void read_request(lua_State *L, oss_http_request *request)
 {
     request->method = string_field(L, "method", 1, NULL);
-    if (!is_method(request->method, "GET") && !is_method(request->method, "PUT") &&
-        !is_method(request->method, "POST") && !is_method(request->method, "DELETE") &&
-        !is_method(request->method, "HEAD"))
+    if (!oss_http_method_is(request, "GET") && !oss_http_method_is(request, "PUT") &&
+        !oss_http_method_is(request, "POST") && !oss_http_method_is(request, "DELETE") &&
+        !oss_http_method_is(request, "HEAD"))
         luaL_error(L, "request.method: expected GET, PUT, POST, DELETE or HEAD, got %s", request->method);
     request->url = string_field(L, "url", 1, NULL);
     request->body = string_field(L, "body", 0, &request->body_length);
-    if (request->body != NULL && is_method(request->method, "HEAD"))
+    if (request->body != NULL && oss_http_method_is(request, "HEAD"))
         luaL_error(L, "request.body: a HEAD request cannot carry a body");
 
     lua_getfield(L, 2, "headers");
@@ -240,29 +197,6 @@ static int same_name(const char *name, size_t length, const char *expected)
     return 1;
 }
 
-/* `value` NULL removes a header libcurl would add; "Name;" is libcurl's spelling of an empty value. */
-static int append_header(oss_http *http, const char *name, size_t name_length, const char *value, size_t value_length)
-{
-    oss_buffer *line = &http->header_line;
-    oss_buffer_reset(line);
-    oss_buffer_append(line, name, name_length);
-    if (value == NULL) {
-        oss_buffer_append_char(line, ':');
-    } else if (value_length == 0) {
-        oss_buffer_append_char(line, ';');
-    } else {
-        oss_buffer_append(line, ": ", 2);
-        oss_buffer_append(line, value, value_length);
-    }
-    oss_buffer_append_char(line, '\0');
-    if (line->failed)
-        return 0;
-    struct curl_slist *list = curl_slist_append(http->request_headers, line->data);
-    if (list == NULL)
-        return 0;
-    http->request_headers = list;
-    return 1;
-}
 
 static int build_header_list(lua_State *L, oss_http *http, int headers)
 {
@@ -278,7 +212,7 @@ static int build_header_list(lua_State *L, oss_http *http, int headers)
             for (size_t i = 0; i < sizeof suppressed / sizeof suppressed[0]; i++)
                 given[i] |= same_name(name, name_length, suppressed[i]);
             lua_pop(L, 1);
-            if (!append_header(http, name, name_length, value, value_length)) {
+            if (!oss_http_append_header(http, name, name_length, value, value_length)) {
                 lua_pop(L, 1);
                 return 0;
             }
@@ -286,143 +220,10 @@ static int build_header_list(lua_State *L, oss_http *http, int headers)
     }
     static const char *const spelled[] = {"Accept", "Expect", "Content-Type"};
     for (size_t i = 0; i < sizeof suppressed / sizeof suppressed[0]; i++) {
-        if (!given[i] && !append_header(http, spelled[i], strlen(spelled[i]), NULL, 0))
+        if (!given[i] && !oss_http_append_header(http, spelled[i], strlen(spelled[i]), NULL, 0))
             return 0;
     }
     return 1;
-}
-
-/* ---- libcurl callbacks: append to C buffers or feed the sink; no Lua here ---- */
-
-static size_t on_header(char *data, size_t size, size_t count, void *userdata)
-{
-    oss_http *http = userdata;
-    size_t length = size * count;
-    /* A new status line starts a new header block (after a 1xx or a proxy's CONNECT answer): keep the last. */
-    if (length >= 5 && memcmp(data, "HTTP/", 5) == 0)
-        oss_buffer_reset(&http->response_headers);
-    if (length > MAX_RESPONSE_HEADER_BYTES - http->response_headers.length) {
-        http->headers_too_large = 1;
-        return 0;
-    }
-    oss_buffer_append(&http->response_headers, data, length);
-    return http->response_headers.failed ? 0 : length;
-}
-
-static size_t on_body(char *data, size_t size, size_t count, void *userdata)
-{
-    oss_http *http = userdata;
-    size_t length = size * count;
-    if (http->destination == BODY_UNDECIDED) {
-        long status = 0;
-        curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &status);
-        /* Only a success is the document the sink expects; an error body is read by the caller. */
-        http->destination = http->sink != NULL && status >= 200 && status <= 299 ? BODY_TO_SINK : BODY_BUFFERED;
-    }
-    if (length > http->max_body - http->body_received) {
-        http->body_too_large = 1;
-        return 0;
-    }
-    http->body_received += length;
-    if (http->destination == BODY_TO_SINK) {
-        /* The reader keeps its own error for finish(); once it has refused, the rest is only drained. */
-        if (!http->sink_refused && !oss_xml_reader_feed(http->sink, data, length))
-            http->sink_refused = 1;
-        return length;
-    }
-    oss_buffer_append(&http->body, data, length);
-    return http->body.failed ? 0 : length;
-}
-
-/* ---- one transfer ---- */
-
-static long milliseconds(double seconds)
-{
-    return (long)ceil(seconds * 1000.0);
-}
-
-#define SET_OPTION(option, value)                                                                                  \
-    do {                                                                                                           \
-        CURLcode set_result = curl_easy_setopt(curl, option, value);                                               \
-        if (set_result != CURLE_OK)                                                                                \
-            return set_result;                                                                                     \
-    } while (0)
-
-static CURLcode configure_method(CURL *curl, const http_request *request)
-{
-    if (is_method(request->method, "HEAD")) {
-        SET_OPTION(CURLOPT_NOBODY, 1L);
-    } else if (request->body != NULL || is_method(request->method, "PUT") || is_method(request->method, "POST")) {
-        /* PUT and POST always carry a body, so an absent one is sent as Content-Length: 0. */
-        SET_OPTION(CURLOPT_CUSTOMREQUEST, request->method);
-        SET_OPTION(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
-        SET_OPTION(CURLOPT_POSTFIELDS, request->body != NULL ? request->body : "");
-    } else if (is_method(request->method, "DELETE")) {
-        SET_OPTION(CURLOPT_CUSTOMREQUEST, "DELETE");
-    } else {
-        SET_OPTION(CURLOPT_HTTPGET, 1L);
-    }
-    return CURLE_OK;
-}
-
-/* Every option is set again for each request: curl_easy_reset cleared them but kept the connection cache. */
-static CURLcode configure(oss_http *http, const http_request *request)
-{
-    CURL *curl = http->curl;
-    SET_OPTION(CURLOPT_URL, request->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SET_OPTION(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SET_OPTION(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    SET_OPTION(CURLOPT_NOSIGNAL, 1L);
-    SET_OPTION(CURLOPT_TCP_KEEPALIVE, 1L);
-    SET_OPTION(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    /* The signature covers the path as given; libcurl must not squash "." and ".." segments. */
-    SET_OPTION(CURLOPT_PATH_AS_IS, 1L);
-    SET_OPTION(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request->connect_timeout));
-    SET_OPTION(CURLOPT_TIMEOUT_MS, milliseconds(request->timeout));
-    SET_OPTION(CURLOPT_SSL_VERIFYPEER, request->ssl_verify ? 1L : 0L);
-    SET_OPTION(CURLOPT_SSL_VERIFYHOST, request->ssl_verify ? 2L : 0L);
-    if (request->ca_file != NULL)
-        SET_OPTION(CURLOPT_CAINFO, request->ca_file);
-    /* Empty strings, not NULL: NULL would let libcurl consult http_proxy / no_proxy from the environment. */
-    SET_OPTION(CURLOPT_PROXY, request->proxy != NULL ? request->proxy : "");
-    SET_OPTION(CURLOPT_NOPROXY, request->no_proxy != NULL ? request->no_proxy : "");
-    SET_OPTION(CURLOPT_HTTPHEADER, http->request_headers);
-    SET_OPTION(CURLOPT_HEADERFUNCTION, on_header);
-    SET_OPTION(CURLOPT_HEADERDATA, (void *)http);
-    SET_OPTION(CURLOPT_WRITEFUNCTION, on_body);
-    SET_OPTION(CURLOPT_WRITEDATA, (void *)http);
-    SET_OPTION(CURLOPT_ERRORBUFFER, http->error);
-    return configure_method(curl, request);
-}
-
-#undef SET_OPTION
-
-static void begin_transfer(oss_http *http, const http_request *request)
-{
-    curl_easy_reset(http->curl);
-    curl_slist_free_all(http->request_headers);
-    http->request_headers = NULL;
-    oss_buffer_reset(&http->response_headers);
-    oss_buffer_reset(&http->body);
-    http->error[0] = '\0';
-    http->sink = request->sink;
-    http->destination = BODY_UNDECIDED;
-    http->max_body = request->max_response_size;
-    http->body_received = 0;
-    http->body_too_large = 0;
-    http->headers_too_large = 0;
-    http->sink_refused = 0;
-}
-
-static void end_transfer(oss_http *http)
-{
-    curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_slist_free_all(http->request_headers);
-    http->request_headers = NULL;
-    http->sink = NULL;
 }
 
 /* ---- turning the outcome into Lua values (libcurl has returned: Lua may raise again) ---- */
@@ -519,7 +320,7 @@ static void push_response(lua_State *L, oss_http *http)
     lua_setfield(L, -2, "status");
     push_response_headers(L, &http->response_headers);
     lua_setfield(L, -2, "headers");
-    if (http->destination == BODY_TO_SINK || http->body.length == 0)
+    if (http->destination == OSS_BODY_TO_SINK || http->body.length == 0)
         lua_pushliteral(L, "");
     else
         lua_pushlstring(L, http->body.data, http->body.length);
@@ -536,138 +337,6 @@ static int push_failure(lua_State *L, const char *message, const char *code)
     return 3;
 }
 
-static const char *failure_code(CURLcode result)
-{
-    switch (result) {
-    case CURLE_COULDNT_CONNECT:
-        return "connect";
-    case CURLE_OPERATION_TIMEDOUT:
-        return "timeout";
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return "resolve";
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_PROXY:
-        return "proxy";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-        return "tls";
-    case CURLE_SEND_ERROR:
-        return "send";
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-        return "receive";
-    case CURLE_WEIRD_SERVER_REPLY:
-    case CURLE_BAD_CONTENT_ENCODING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_HTTP3:
-        return "protocol";
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-        return "invalid";
-    default:
-        return "other";
-    }
-}
-
-/* "host:port" of the URL, for messages; the URL itself may carry a query not worth repeating. */
-static void describe_server(const char *url, char *out, size_t size)
-{
-    CURLU *parsed = curl_url();
-    char *host = NULL;
-    char *port = NULL;
-    if (parsed != NULL && curl_url_set(parsed, CURLUPART_URL, url, 0) == CURLUE_OK &&
-        curl_url_get(parsed, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-        curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-        snprintf(out, size, "%s:%s", host, port);
-    else
-        snprintf(out, size, "the server");
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(parsed);
-}
-
-/* libcurl's own words, or the operating system's when a socket call failed (e.g. "Connection refused"). */
-static const char *failure_detail(oss_http *http, CURLcode result, char *scratch, size_t size)
-{
-    long os_error = 0;
-    if (result == CURLE_COULDNT_CONNECT && curl_easy_getinfo(http->curl, CURLINFO_OS_ERRNO, &os_error) == CURLE_OK &&
-        os_error != 0 && strerror_r((int)os_error, scratch, size) == 0)
-        return scratch;
-    size_t length = strlen(http->error);
-    while (length > 0 && (http->error[length - 1] == ' ' || http->error[length - 1] == '\n'))
-        http->error[--length] = '\0';
-    return length > 0 ? http->error : curl_easy_strerror(result);
-}
-
-static int push_transfer_failure(lua_State *L, oss_http *http, const http_request *request, CURLcode result)
-{
-    char message[CURL_ERROR_SIZE + 512];
-    char server[300];
-    char scratch[128];
-    const char *code = failure_code(result);
-    describe_server(request->url, server, sizeof server);
-    const char *detail = failure_detail(http, result, scratch, sizeof scratch);
-    if ((result == CURLE_WRITE_ERROR || result == CURLE_FILESIZE_EXCEEDED) && http->body_too_large) {
-        code = "too_large";
-        snprintf(message, sizeof message, "response body exceeds %zu bytes", request->max_response_size);
-    } else if (result == CURLE_WRITE_ERROR && http->headers_too_large) {
-        code = "too_large";
-        snprintf(message, sizeof message, "response headers exceed %zu bytes", MAX_RESPONSE_HEADER_BYTES);
-    } else if (result == CURLE_WRITE_ERROR && (http->body.failed || http->response_headers.failed)) {
-        snprintf(message, sizeof message, "out of memory while receiving the response from %s", server);
-    } else if (result == CURLE_OPERATION_TIMEDOUT) {
-        curl_off_t connected_after = 0;
-        curl_easy_getinfo(http->curl, CURLINFO_CONNECT_TIME_T, &connected_after);
-        /* While connecting, libcurl applies the smaller of the two limits. */
-        if (connected_after == 0 && request->connect_timeout <= request->timeout)
-            snprintf(message, sizeof message, "connect to %s timed out after %g seconds (connect_timeout)", server,
-                     request->connect_timeout);
-        else
-            snprintf(message, sizeof message, "request to %s timed out after %g seconds (timeout)", server,
-                     request->timeout);
-    } else if (strcmp(code, "connect") == 0 && request->proxy != NULL && request->proxy[0] != '\0') {
-        /* Without a no_proxy list every connection goes to the proxy; with one, either may have failed. */
-        if (request->no_proxy == NULL || request->no_proxy[0] == '\0') {
-            code = "proxy";
-            snprintf(message, sizeof message, "connect to the proxy for %s failed: %s", server, detail);
-        } else {
-            snprintf(message, sizeof message, "connect to %s or its proxy failed: %s", server, detail);
-        }
-    } else if (strcmp(code, "connect") == 0) {
-        snprintf(message, sizeof message, "connect to %s failed: %s", server, detail);
-    } else if (strcmp(code, "resolve") == 0) {
-        snprintf(message, sizeof message, "resolve %s failed: %s", server, detail);
-    } else if (strcmp(code, "proxy") == 0) {
-        /* The proxy URL is not repeated: it may carry a password. */
-        snprintf(message, sizeof message, "proxy failed for %s: %s", server, detail);
-    } else if (strcmp(code, "tls") == 0) {
-        snprintf(message, sizeof message, "TLS with %s failed: %s", server, detail);
-    } else if (strcmp(code, "send") == 0) {
-        snprintf(message, sizeof message, "send to %s failed: %s", server, detail);
-    } else if (strcmp(code, "receive") == 0) {
-        snprintf(message, sizeof message, "receive from %s failed: %s", server, detail);
-    } else if (strcmp(code, "invalid") == 0) {
-        snprintf(message, sizeof message, "invalid URL: %s", detail);
-    } else {
-        snprintf(message, sizeof message, "request to %s failed: %s", server, detail);
-    }
-    return push_failure(L, message, code);
-}
 
 /* ---- the userdata ---- */
 
@@ -690,21 +359,22 @@ static int http_request_method(lua_State *L)
     oss_http *http = check_open_http(L);
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checkstack(L, 24, NULL);
-    http_request request;
+    oss_http_request request;
     read_request(L, &request);
     char message[256];
     if (!check_url(request.url, message, sizeof message) || !check_headers(L, request.headers, message, sizeof message))
         return push_failure(L, message, "invalid");
 
-    begin_transfer(http, &request);
+    oss_http_begin(http, &request);
     CURLcode result = CURLE_OUT_OF_MEMORY;
     if (build_header_list(L, http, request.headers))
-        result = configure(http, &request);
-    if (result == CURLE_OK)
-        result = curl_easy_perform(http->curl);
-    end_transfer(http);
-    if (result != CURLE_OK)
-        return push_transfer_failure(L, http, &request, result);
+        result = oss_http_perform(http, &request);
+    oss_http_end(http);
+    if (result != CURLE_OK) {
+        char failure[OSS_HTTP_FAILURE_SIZE];
+        const char *code = oss_http_failure(http, &request, result, failure, sizeof failure);
+        return push_failure(L, failure, code);
+    }
     push_response(L, http);
     return 1;
 }

@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 
 #include "crypto.h"
+#include "date.h"
 #include "http.h"
 #include "schema.h"
 #include "sign.h"
@@ -27,6 +28,7 @@ int luaopen_oss_core(lua_State *L)
     oss_open_xml_write(L);
     oss_open_xml_read(L);
     oss_open_sign(L);
+    oss_open_date(L);
     oss_open_http(L);
     lua_pushliteral(L, OSS_CORE_VERSION);
     lua_setfield(L, -2, "version");

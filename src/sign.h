@@ -4,7 +4,7 @@
 
 #include <lua.h>
 
-/* Registers signer, uri_encode, canonical_query, iso8601_time and http_date in the table on top. */
+/* Registers signer, uri_encode and canonical_query in the table on top. */
 void oss_open_sign(lua_State *L);
 
 #endif

@@ -1,0 +1,178 @@
+/* One libcurl transfer: the handle's state, the request as read from Lua, and the callbacks that fill the state. */
+#include "http_transfer.h"
+
+#include <math.h>
+#include <string.h>
+
+int oss_http_method_is(const oss_http_request *request, const char *name)
+{
+    return strcmp(request->method, name) == 0;
+}
+
+/* ---- the header list handed to libcurl ---- */
+
+/* `value` NULL removes a header libcurl would add; "Name;" is libcurl's spelling of an empty value. */
+int oss_http_append_header(oss_http *http, const char *name, size_t name_length, const char *value,
+                           size_t value_length)
+{
+    oss_buffer *line = &http->header_line;
+    oss_buffer_reset(line);
+    oss_buffer_append(line, name, name_length);
+    if (value == NULL) {
+        oss_buffer_append_char(line, ':');
+    } else if (value_length == 0) {
+        oss_buffer_append_char(line, ';');
+    } else {
+        oss_buffer_append(line, ": ", 2);
+        oss_buffer_append(line, value, value_length);
+    }
+    oss_buffer_append_char(line, '\0');
+    if (line->failed)
+        return 0;
+    struct curl_slist *list = curl_slist_append(http->request_headers, line->data);
+    if (list == NULL)
+        return 0;
+    http->request_headers = list;
+    return 1;
+}
+
+/* ---- libcurl callbacks: append to C buffers or feed the sink; no Lua here ---- */
+
+static size_t on_header(char *data, size_t size, size_t count, void *userdata)
+{
+    oss_http *http = userdata;
+    size_t length = size * count;
+    /* A new status line starts a new header block (after a 1xx or a proxy's CONNECT answer): keep the last. */
+    if (length >= 5 && memcmp(data, "HTTP/", 5) == 0)
+        oss_buffer_reset(&http->response_headers);
+    if (length > OSS_HTTP_MAX_HEADER_BYTES - http->response_headers.length) {
+        http->headers_too_large = 1;
+        return 0;
+    }
+    oss_buffer_append(&http->response_headers, data, length);
+    return http->response_headers.failed ? 0 : length;
+}
+
+static size_t on_body(char *data, size_t size, size_t count, void *userdata)
+{
+    oss_http *http = userdata;
+    size_t length = size * count;
+    if (http->destination == OSS_BODY_UNDECIDED) {
+        long status = 0;
+        curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &status);
+        /* Only a success is the document the sink expects; an error body is read by the caller. */
+        http->destination = http->sink != NULL && status >= 200 && status <= 299 ? OSS_BODY_TO_SINK : OSS_BODY_BUFFERED;
+    }
+    if (length > http->max_body - http->body_received) {
+        http->body_too_large = 1;
+        return 0;
+    }
+    http->body_received += length;
+    if (http->destination == OSS_BODY_TO_SINK) {
+        /* The reader keeps its own error for finish(); once it has refused, the rest is only drained. */
+        if (!http->sink_refused && !oss_xml_reader_feed(http->sink, data, length))
+            http->sink_refused = 1;
+        return length;
+    }
+    oss_buffer_append(&http->body, data, length);
+    return http->body.failed ? 0 : length;
+}
+
+/* ---- one transfer ---- */
+
+static long milliseconds(double seconds)
+{
+    return (long)ceil(seconds * 1000.0);
+}
+
+#define SET_OPTION(option, value)                                                                                  \
+    do {                                                                                                           \
+        CURLcode set_result = curl_easy_setopt(curl, option, value);                                               \
+        if (set_result != CURLE_OK)                                                                                \
+            return set_result;                                                                                     \
+    } while (0)
+
+static CURLcode configure_method(CURL *curl, const oss_http_request *request)
+{
+    if (oss_http_method_is(request, "HEAD")) {
+        SET_OPTION(CURLOPT_NOBODY, 1L);
+    } else if (request->body != NULL || oss_http_method_is(request, "PUT") || oss_http_method_is(request, "POST")) {
+        /* PUT and POST always carry a body, so an absent one is sent as Content-Length: 0. */
+        SET_OPTION(CURLOPT_CUSTOMREQUEST, request->method);
+        SET_OPTION(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
+        SET_OPTION(CURLOPT_POSTFIELDS, request->body != NULL ? request->body : "");
+    } else if (oss_http_method_is(request, "DELETE")) {
+        SET_OPTION(CURLOPT_CUSTOMREQUEST, "DELETE");
+    } else {
+        SET_OPTION(CURLOPT_HTTPGET, 1L);
+    }
+    return CURLE_OK;
+}
+
+/* Every option is set again for each request: curl_easy_reset cleared them but kept the connection cache. */
+static CURLcode configure(oss_http *http, const oss_http_request *request)
+{
+    CURL *curl = http->curl;
+    SET_OPTION(CURLOPT_URL, request->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET_OPTION(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    SET_OPTION(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SET_OPTION(CURLOPT_NOSIGNAL, 1L);
+    SET_OPTION(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET_OPTION(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* The signature covers the path as given; libcurl must not squash "." and ".." segments. */
+    SET_OPTION(CURLOPT_PATH_AS_IS, 1L);
+    SET_OPTION(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request->connect_timeout));
+    SET_OPTION(CURLOPT_TIMEOUT_MS, milliseconds(request->timeout));
+    SET_OPTION(CURLOPT_SSL_VERIFYPEER, request->ssl_verify ? 1L : 0L);
+    SET_OPTION(CURLOPT_SSL_VERIFYHOST, request->ssl_verify ? 2L : 0L);
+    if (request->ca_file != NULL)
+        SET_OPTION(CURLOPT_CAINFO, request->ca_file);
+    /* Empty strings, not NULL: NULL would let libcurl consult http_proxy / no_proxy from the environment. */
+    SET_OPTION(CURLOPT_PROXY, request->proxy != NULL ? request->proxy : "");
+    SET_OPTION(CURLOPT_NOPROXY, request->no_proxy != NULL ? request->no_proxy : "");
+    SET_OPTION(CURLOPT_HTTPHEADER, http->request_headers);
+    SET_OPTION(CURLOPT_HEADERFUNCTION, on_header);
+    SET_OPTION(CURLOPT_HEADERDATA, (void *)http);
+    SET_OPTION(CURLOPT_WRITEFUNCTION, on_body);
+    SET_OPTION(CURLOPT_WRITEDATA, (void *)http);
+    SET_OPTION(CURLOPT_ERRORBUFFER, http->error);
+    return configure_method(curl, request);
+}
+
+#undef SET_OPTION
+
+CURLcode oss_http_perform(oss_http *http, const oss_http_request *request)
+{
+    CURLcode result = configure(http, request);
+    if (result == CURLE_OK)
+        result = curl_easy_perform(http->curl);
+    return result;
+}
+
+void oss_http_begin(oss_http *http, const oss_http_request *request)
+{
+    curl_easy_reset(http->curl);
+    curl_slist_free_all(http->request_headers);
+    http->request_headers = NULL;
+    oss_buffer_reset(&http->response_headers);
+    oss_buffer_reset(&http->body);
+    http->error[0] = '\0';
+    http->sink = request->sink;
+    http->destination = OSS_BODY_UNDECIDED;
+    http->max_body = request->max_response_size;
+    http->body_received = 0;
+    http->body_too_large = 0;
+    http->headers_too_large = 0;
+    http->sink_refused = 0;
+}
+
+void oss_http_end(oss_http *http)
+{
+    curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_slist_free_all(http->request_headers);
+    http->request_headers = NULL;
+    http->sink = NULL;
+}

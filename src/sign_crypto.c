@@ -1,0 +1,176 @@
+/* The OpenSSL state of one signer: digest and MAC contexts fetched once, and the V4 signing key it last derived. */
+#include "sign_crypto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/params.h>
+
+#define V4_KEY_PREFIX "aliyun_v4"
+
+/* ---- contexts ---- */
+
+static void release_crypto(oss_sign_crypto *crypto)
+{
+    EVP_MAC_CTX_free(crypto->v4_mac);
+    EVP_MAC_CTX_free(crypto->v1_mac);
+    EVP_MAC_free(crypto->hmac);
+    EVP_MD_CTX_free(crypto->digest);
+    EVP_MD_free(crypto->sha256);
+    crypto->v4_mac = crypto->v1_mac = NULL;
+    crypto->hmac = NULL;
+    crypto->digest = NULL;
+    crypto->sha256 = NULL;
+}
+
+static EVP_MAC_CTX *new_hmac_context(EVP_MAC *hmac, const char *digest_name)
+{
+    EVP_MAC_CTX *context = EVP_MAC_CTX_new(hmac);
+    OSSL_PARAM params[2];
+    /* OSSL_PARAM only reads the name; its field is not const-qualified. */
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest_name, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (context != NULL && !EVP_MAC_CTX_set_params(context, params)) {
+        EVP_MAC_CTX_free(context);
+        return NULL;
+    }
+    return context;
+}
+
+int oss_sign_crypto_acquire(oss_sign_crypto *crypto)
+{
+    if (crypto->v1_mac != NULL)
+        return 1;
+    crypto->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    crypto->digest = EVP_MD_CTX_new();
+    crypto->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (crypto->sha256 != NULL && crypto->digest != NULL && crypto->hmac != NULL) {
+        crypto->v4_mac = new_hmac_context(crypto->hmac, "SHA256");
+        crypto->v1_mac = new_hmac_context(crypto->hmac, "SHA1");
+    }
+    if (crypto->v4_mac == NULL || crypto->v1_mac == NULL) {
+        release_crypto(crypto);
+        return 0;
+    }
+    return 1;
+}
+
+int oss_sign_crypto_sha256(oss_sign_crypto *crypto, const void *data, size_t length,
+                           unsigned char out[OSS_SHA256_SIZE])
+{
+    unsigned int out_length = 0;
+    return EVP_DigestInit_ex2(crypto->digest, crypto->sha256, NULL) &&
+           EVP_DigestUpdate(crypto->digest, data, length) &&
+           EVP_DigestFinal_ex(crypto->digest, out, &out_length);
+}
+
+/* A NULL key reuses the context's previous key, which skips rebuilding the HMAC pads. */
+static int hmac_with(EVP_MAC_CTX *context, const void *key, size_t key_length, const void *data, size_t length,
+                     unsigned char *out, size_t out_size)
+{
+    size_t out_length = 0;
+    return EVP_MAC_init(context, key, key_length, NULL) && EVP_MAC_update(context, data, length) &&
+           EVP_MAC_final(context, out, &out_length, out_size);
+}
+
+/* ---- the V4 signing key ---- */
+
+static void cleanse_key(oss_sign_crypto *crypto)
+{
+    OPENSSL_cleanse(crypto->key, sizeof crypto->key);
+    OPENSSL_cleanse(crypto->secret_digest, sizeof crypto->secret_digest);
+    crypto->key_valid = 0;
+}
+
+/* HMAC-SHA256 chain from "aliyun_v4" .. secret over date, region, "oss", "aliyun_v4_request". */
+static int derive_signing_key(const char *secret, size_t secret_length, const char *region, size_t region_length,
+                              const char *date, unsigned char out[OSS_SHA256_SIZE])
+{
+    unsigned char on_stack[256];
+    size_t prefix = sizeof V4_KEY_PREFIX - 1, total = prefix + secret_length;
+    unsigned char *material = total <= sizeof on_stack ? on_stack : malloc(total);
+    if (material == NULL)
+        return 0;
+    memcpy(material, V4_KEY_PREFIX, prefix);
+    memcpy(material + prefix, secret, secret_length);
+    unsigned char date_key[OSS_SHA256_SIZE], region_key[OSS_SHA256_SIZE], product_key[OSS_SHA256_SIZE];
+    int ok =
+        oss_hmac_sha256(material, total, date, 8, date_key) &&
+        oss_hmac_sha256(date_key, sizeof date_key, region, region_length, region_key) &&
+        oss_hmac_sha256(region_key, sizeof region_key, OSS_V4_PRODUCT, sizeof OSS_V4_PRODUCT - 1, product_key) &&
+        oss_hmac_sha256(product_key, sizeof product_key, OSS_V4_TERMINATOR, sizeof OSS_V4_TERMINATOR - 1, out);
+    OPENSSL_cleanse(material, total);
+    OPENSSL_cleanse(date_key, sizeof date_key);
+    OPENSSL_cleanse(region_key, sizeof region_key);
+    OPENSSL_cleanse(product_key, sizeof product_key);
+    if (material != on_stack)
+        free(material);
+    return ok;
+}
+
+/* Leaves v4_mac keyed for (secret, date, region), deriving the key only when one of them changed. */
+static int ensure_signing_key(oss_sign_crypto *crypto, const char *secret, size_t secret_length, const char *region,
+                              size_t region_length, const char *date)
+{
+    unsigned char digest[OSS_SHA256_SIZE];
+    if (!oss_sign_crypto_sha256(crypto, secret, secret_length, digest))
+        return 0;
+    int same = crypto->key_valid && CRYPTO_memcmp(digest, crypto->secret_digest, sizeof digest) == 0 &&
+               memcmp(date, crypto->key_date, sizeof crypto->key_date) == 0 &&
+               crypto->key_region.length == region_length &&
+               memcmp(crypto->key_region.data, region, region_length) == 0;
+    int ok = same;
+    if (!same) {
+        cleanse_key(crypto);
+        oss_buffer_reset(&crypto->key_region);
+        oss_buffer_append(&crypto->key_region, region, region_length);
+        ok = !crypto->key_region.failed &&
+             derive_signing_key(secret, secret_length, region, region_length, date, crypto->key) &&
+             EVP_MAC_init(crypto->v4_mac, crypto->key, sizeof crypto->key, NULL);
+        if (ok) {
+            memcpy(crypto->secret_digest, digest, sizeof digest);
+            memcpy(crypto->key_date, date, sizeof crypto->key_date);
+            crypto->key_valid = 1;
+        } else {
+            cleanse_key(crypto);
+        }
+    }
+    OPENSSL_cleanse(digest, sizeof digest);
+    return ok;
+}
+
+/* ---- what the signer calls ---- */
+
+void oss_sign_crypto_init(oss_sign_crypto *crypto)
+{
+    oss_buffer_init(&crypto->key_region);
+}
+
+void oss_sign_crypto_release(oss_sign_crypto *crypto)
+{
+    cleanse_key(crypto);
+    OPENSSL_cleanse(crypto->key_date, sizeof crypto->key_date);
+    oss_buffer_free(&crypto->key_region);
+    release_crypto(crypto);
+}
+
+int oss_sign_crypto_v4_mac(oss_sign_crypto *crypto, const char *secret, size_t secret_length, const char *region,
+                           size_t region_length, const char *date, const void *data, size_t length,
+                           unsigned char out[OSS_SHA256_SIZE])
+{
+    return ensure_signing_key(crypto, secret, secret_length, region, region_length, date) &&
+           hmac_with(crypto->v4_mac, NULL, 0, data, length, out, OSS_SHA256_SIZE);
+}
+
+int oss_sign_crypto_v1_mac(oss_sign_crypto *crypto, const char *secret, size_t secret_length, const void *data,
+                           size_t length, unsigned char out[OSS_SHA1_SIZE])
+{
+    return hmac_with(crypto->v1_mac, secret, secret_length, data, length, out, OSS_SHA1_SIZE);
+}
+
+int oss_sign_crypto_out_of_memory(const oss_sign_crypto *crypto)
+{
+    return crypto->key_region.failed;
+}

@@ -1,0 +1,536 @@
+/* Expat side of the XML reader: checks a document against its schema as bytes arrive and records it in C memory. */
+#include "xml_record.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define QUOTED_VALUE_BYTES 40
+#define EXPAT_SLICE (1 << 30) /* XML_Parse takes an int length */
+
+typedef struct {
+    const oss_element *element; /* NULL for an element the schema does not know */
+    size_t name_offset;         /* in record->names: Expat's copy dies with its callback */
+    size_t name_length;
+    size_t counts_offset;       /* in record->counts: how often each known child has appeared so far */
+    size_t index;               /* 1-based among repeated siblings (for paths), 0 when not repeated */
+    unsigned long long line, column;
+    int is_container;           /* a known container, or an unknown element once a child appears */
+} frame;
+
+/* ---- errors: kept in the record, since nothing may raise while Expat runs ---- */
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 4, 5)))
+#endif
+static void fail_at(oss_xml_record *record, unsigned long long line, unsigned long long column, const char *format, ...)
+{
+    if (record->failed)
+        return;
+    record->failed = 1;
+    int used = snprintf(record->error, sizeof record->error, "line %llu, column %llu: ", line, column);
+    if (used < 0 || (size_t)used >= sizeof record->error)
+        return;
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(record->error + used, sizeof record->error - (size_t)used, format, arguments);
+    va_end(arguments);
+}
+
+static unsigned long long current_line(const oss_xml_record *record)
+{
+    return (unsigned long long)XML_GetCurrentLineNumber(record->parser);
+}
+
+/* Expat counts columns from 0; editors and our messages count from 1. */
+static unsigned long long current_column(const oss_xml_record *record)
+{
+    return (unsigned long long)XML_GetCurrentColumnNumber(record->parser) + 1;
+}
+
+/* Ends the parse from inside a handler; Expat may still deliver an event or two, which the handlers ignore. */
+static void stop(oss_xml_record *record)
+{
+    XML_StopParser(record->parser, XML_FALSE);
+}
+
+static int out_of_memory(const oss_xml_record *record)
+{
+    return record->frames.failed || record->counts.failed || record->names.failed || record->text.failed ||
+           record->events.failed;
+}
+
+/* ---- the open elements ---- */
+
+static size_t depth(const oss_xml_record *record)
+{
+    return record->frames.length / sizeof(frame);
+}
+
+static frame *frame_at(const oss_xml_record *record, size_t level)
+{
+    return (frame *)(void *)record->frames.data + level;
+}
+
+static frame *top(const oss_xml_record *record)
+{
+    return frame_at(record, depth(record) - 1);
+}
+
+static size_t *counts_of(const oss_xml_record *record, const frame *f)
+{
+    return (size_t *)(void *)(record->counts.data + f->counts_offset);
+}
+
+/* Copies a value or name into a message on one line and at a bounded length. */
+static void quote(char *out, size_t size, const char *text, size_t length)
+{
+    size_t kept = length < QUOTED_VALUE_BYTES ? length : QUOTED_VALUE_BYTES;
+    while (kept > 0 && kept < length && ((unsigned char)text[kept] & 0xC0) == 0x80)
+        kept--; /* never cut a UTF-8 sequence in two */
+    if (kept + 4 > size)
+        kept = 0;
+    for (size_t i = 0; i < kept; i++) {
+        unsigned char c = (unsigned char)text[i];
+        out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    snprintf(out + kept, size - kept, "%s", kept < length ? "..." : "");
+}
+
+/* "Destination.OSSBucketDestination.Prefix", "OptionalFields.Field[3]": the path as a script writes it; the root
+ * element is never part of it, except for errors about the root itself. */
+static void format_path(const oss_xml_record *record, char *out, size_t size)
+{
+    size_t used = 0, levels = depth(record);
+    out[0] = '\0';
+    if (levels == 1) {
+        snprintf(out, size, "%s", record->root->name);
+        return;
+    }
+    for (size_t level = 1; level < levels && used < size; level++) {
+        const frame *f = frame_at(record, level);
+        char name[QUOTED_VALUE_BYTES + 4];
+        quote(name, sizeof name, record->names.data + f->name_offset, f->name_length);
+        int written = f->index > 0 ? snprintf(out + used, size - used, "%s%s[%zu]", level > 1 ? "." : "", name, f->index)
+                                   : snprintf(out + used, size - used, "%s%s", level > 1 ? "." : "", name);
+        if (written < 0)
+            break;
+        used += (size_t)written;
+    }
+}
+
+static void push_frame(oss_xml_record *record, const oss_element *element, const char *name, size_t index)
+{
+    frame f;
+    memset(&f, 0, sizeof f);
+    f.element = element;
+    f.name_offset = record->names.length;
+    f.name_length = strlen(name);
+    f.counts_offset = record->counts.length;
+    f.index = index;
+    f.line = current_line(record);
+    f.column = current_column(record);
+    f.is_container = element != NULL && element->type == OSS_TYPE_CONTAINER;
+    oss_buffer_append(&record->names, name, f.name_length);
+    if (f.is_container && oss_buffer_reserve(&record->counts, element->child_count * sizeof(size_t))) {
+        memset(record->counts.data + record->counts.length, 0, element->child_count * sizeof(size_t));
+        record->counts.length += element->child_count * sizeof(size_t);
+    }
+    oss_buffer_append(&record->frames, &f, sizeof f);
+}
+
+static void pop_frame(oss_xml_record *record)
+{
+    const frame *f = top(record);
+    record->names.length = f->name_offset;
+    record->counts.length = f->counts_offset;
+    record->frames.length -= sizeof(frame);
+}
+
+/* ---- the event log ---- */
+
+static unsigned char flags_of(const frame *f)
+{
+    if (f->element == NULL)
+        return OSS_EVENT_UNKNOWN;
+    return f->element->repeated ? OSS_EVENT_REPEATED : 0;
+}
+
+static void log_name(oss_xml_record *record, unsigned char kind, const frame *f)
+{
+    unsigned char header[2] = {kind, flags_of(f)};
+    oss_buffer_append(&record->events, header, sizeof header);
+    oss_buffer_append(&record->events, &f->name_length, sizeof f->name_length);
+    oss_buffer_append(&record->events, record->names.data + f->name_offset, f->name_length);
+}
+
+static void log_leave(oss_xml_record *record, const frame *f)
+{
+    unsigned char header[2] = {OSS_EVENT_LEAVE, flags_of(f)};
+    oss_buffer_append(&record->events, header, sizeof header);
+}
+
+/* ---- leaf values ---- */
+
+static int is_xml_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int is_blank(const char *text, size_t length)
+{
+    for (size_t i = 0; i < length; i++)
+        if (!is_xml_space(text[i]))
+            return 0;
+    return 1;
+}
+
+static void trim(const char **text, size_t *length)
+{
+    while (*length > 0 && is_xml_space(**text))
+        (*text)++, (*length)--;
+    while (*length > 0 && is_xml_space((*text)[*length - 1]))
+        (*length)--;
+}
+
+static int parse_boolean(const char *text, size_t length, unsigned char *out)
+{
+    trim(&text, &length);
+    if (length == 4 && memcmp(text, "true", 4) == 0)
+        *out = 1;
+    else if (length == 5 && memcmp(text, "false", 5) == 0)
+        *out = 0;
+    else
+        return 0;
+    return 1;
+}
+
+/* An optional '-' and decimal digits that fit an int64; nothing else (no '+', no exponent, no fraction). */
+static int parse_integer(const char *text, size_t length, long long *out)
+{
+    trim(&text, &length);
+    int negative = length > 0 && text[0] == '-';
+    size_t i = negative ? 1 : 0;
+    if (i == length)
+        return 0;
+    /* Accumulate downwards: the negative range is one larger, so INT64_MIN parses too. */
+    long long value = 0;
+    for (; i < length; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return 0;
+        int digit = text[i] - '0';
+        if (value < (LLONG_MIN + digit) / 10)
+            return 0;
+        value = value * 10 - digit;
+    }
+    if (!negative) {
+        if (value == LLONG_MIN)
+            return 0;
+        value = -value;
+    }
+    *out = value;
+    return 1;
+}
+
+static void log_leaf(oss_xml_record *record, const frame *f)
+{
+    const char *text = record->text.data ? record->text.data : "";
+    size_t length = record->text.length;
+    oss_type type = f->element ? f->element->type : OSS_TYPE_STRING;
+    char path[256], quoted[QUOTED_VALUE_BYTES + 4];
+    if (type == OSS_TYPE_BOOLEAN) {
+        unsigned char value;
+        if (!parse_boolean(text, length, &value)) {
+            format_path(record, path, sizeof path);
+            quote(quoted, sizeof quoted, text, length);
+            fail_at(record, f->line, f->column, "%s: expected true or false, got \"%s\"", path, quoted);
+            return;
+        }
+        log_name(record, OSS_EVENT_BOOLEAN, f);
+        oss_buffer_append(&record->events, &value, 1);
+    } else if (type == OSS_TYPE_INTEGER) {
+        long long value;
+        if (!parse_integer(text, length, &value)) {
+            format_path(record, path, sizeof path);
+            quote(quoted, sizeof quoted, text, length);
+            fail_at(record, f->line, f->column, "%s: expected a 64-bit integer, got \"%s\"", path, quoted);
+            return;
+        }
+        log_name(record, OSS_EVENT_INTEGER, f);
+        oss_buffer_append(&record->events, &value, sizeof value);
+    } else {
+        log_name(record, OSS_EVENT_STRING, f);
+        oss_buffer_append(&record->events, &length, sizeof length);
+        oss_buffer_append(&record->events, text, length);
+    }
+}
+
+/* ---- Expat handlers: C only, no Lua ---- */
+
+static void check_memory(oss_xml_record *record)
+{
+    if (!record->failed && out_of_memory(record)) {
+        fail_at(record, current_line(record), current_column(record), "out of memory");
+        stop(record);
+    }
+}
+
+static void fail_here_with_path(oss_xml_record *record, const char *reason)
+{
+    char path[256];
+    format_path(record, path, sizeof path);
+    fail_at(record, current_line(record), current_column(record), "%s: %s", path, reason);
+    stop(record);
+}
+
+static void start_root(oss_xml_record *record, const char *name)
+{
+    if (strcmp(name, record->root->name) != 0) {
+        char quoted[QUOTED_VALUE_BYTES + 4];
+        quote(quoted, sizeof quoted, name, strlen(name));
+        fail_at(record, current_line(record), current_column(record), "expected root element <%s>, got <%s>",
+                record->root->name, quoted);
+        stop(record);
+        return;
+    }
+    push_frame(record, record->root, name, 0);
+}
+
+/* Text between a container's tags must be layout only. It is judged when the next tag arrives, from where it
+ * starts, so the verdict does not depend on how the document was split into chunks. */
+static int check_layout_text(oss_xml_record *record)
+{
+    const char *text = record->text.data;
+    size_t length = record->text.length;
+    if (is_blank(text, length))
+        return 1;
+    char path[256], quoted[QUOTED_VALUE_BYTES + 4];
+    format_path(record, path, sizeof path);
+    trim(&text, &length);
+    quote(quoted, sizeof quoted, text, length);
+    fail_at(record, record->text_line, record->text_column, "%s: text \"%s\" where only elements are allowed", path,
+            quoted);
+    stop(record);
+    return 0;
+}
+
+static void forget_text(oss_xml_record *record)
+{
+    oss_buffer_reset(&record->text);
+    record->text_line = 0;
+}
+
+static const char *type_name(oss_type type)
+{
+    return type == OSS_TYPE_BOOLEAN ? "boolean" : type == OSS_TYPE_INTEGER ? "integer" : "string";
+}
+
+/* The parent has a child element, so it is a container (an unknown element becomes one here). */
+static int become_container(oss_xml_record *record, frame *parent, const char *child)
+{
+    if (parent->element != NULL && parent->element->type != OSS_TYPE_CONTAINER) {
+        char reason[128], quoted[QUOTED_VALUE_BYTES + 4];
+        quote(quoted, sizeof quoted, child, strlen(child));
+        snprintf(reason, sizeof reason, "a %s value cannot contain the element <%s>", type_name(parent->element->type),
+                 quoted);
+        fail_here_with_path(record, reason);
+        return 0;
+    }
+    if (!check_layout_text(record))
+        return 0;
+    if (!parent->is_container) {
+        parent->is_container = 1;
+        log_name(record, OSS_EVENT_ENTER, parent);
+    }
+    forget_text(record);
+    return 1;
+}
+
+static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **attributes)
+{
+    oss_xml_record *record = data;
+    (void)attributes; /* the service's documents carry none */
+    if (record->failed)
+        return;
+    if (depth(record) == 0) {
+        start_root(record, name);
+        check_memory(record);
+        return;
+    }
+    if (depth(record) >= record->max_depth) {
+        fail_at(record, current_line(record), current_column(record), "elements nested more than %zu deep",
+                record->max_depth);
+        stop(record);
+        return;
+    }
+    frame *parent = top(record);
+    if (!become_container(record, parent, name))
+        return;
+    const oss_element *element = parent->element ? oss_find_child(parent->element, name, strlen(name)) : NULL;
+    size_t seen = 0;
+    if (element != NULL) {
+        size_t *count = counts_of(record, parent) + (element - parent->element->children);
+        seen = ++*count;
+    }
+    push_frame(record, element, name, element != NULL && element->repeated ? seen : 0);
+    check_memory(record);
+    if (record->failed)
+        return;
+    if (element != NULL && !element->repeated && seen > 1) {
+        fail_here_with_path(record, "appears more than once");
+        return;
+    }
+    if (element != NULL && element->type == OSS_TYPE_CONTAINER)
+        log_name(record, OSS_EVENT_ENTER, top(record));
+    check_memory(record);
+}
+
+static void XMLCALL on_end(void *data, const XML_Char *name)
+{
+    oss_xml_record *record = data;
+    (void)name; /* Expat has already matched it with the start tag */
+    if (record->failed)
+        return;
+    const frame *f = top(record);
+    if (f->is_container && !check_layout_text(record))
+        return;
+    if (depth(record) > 1) {
+        if (f->is_container)
+            log_leave(record, f);
+        else
+            log_leaf(record, f);
+    }
+    if (record->failed) {
+        stop(record);
+        return;
+    }
+    forget_text(record);
+    pop_frame(record);
+    check_memory(record);
+}
+
+static void XMLCALL on_text(void *data, const XML_Char *text, int length)
+{
+    oss_xml_record *record = data;
+    if (record->failed || depth(record) == 0)
+        return;
+    if (record->text_line == 0) {
+        record->text_line = current_line(record);
+        record->text_column = current_column(record);
+    }
+    oss_buffer_append(&record->text, text, (size_t)length);
+    check_memory(record);
+}
+
+static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char *system_id,
+                               const XML_Char *public_id, int has_internal_subset)
+{
+    oss_xml_record *record = data;
+    (void)name, (void)system_id, (void)public_id, (void)has_internal_subset;
+    fail_at(record, current_line(record), current_column(record), "DTD is not allowed");
+    stop(record);
+}
+
+static void XMLCALL on_entity_declaration(void *data, const XML_Char *name, int is_parameter_entity,
+                                          const XML_Char *value, int value_length, const XML_Char *base,
+                                          const XML_Char *system_id, const XML_Char *public_id,
+                                          const XML_Char *notation)
+{
+    oss_xml_record *record = data;
+    (void)name, (void)is_parameter_entity, (void)value, (void)value_length, (void)base;
+    (void)system_id, (void)public_id, (void)notation;
+    fail_at(record, current_line(record), current_column(record), "entity declarations are not allowed");
+    stop(record);
+}
+
+/* ---- the record's life ---- */
+
+void oss_xml_record_init(oss_xml_record *record, size_t max_depth, size_t max_size)
+{
+    memset(record, 0, sizeof *record);
+    oss_buffer_init(&record->frames);
+    oss_buffer_init(&record->counts);
+    oss_buffer_init(&record->names);
+    oss_buffer_init(&record->text);
+    oss_buffer_init(&record->events);
+    record->max_depth = max_depth;
+    record->max_size = max_size;
+}
+
+int oss_xml_record_start(oss_xml_record *record, const oss_element *root)
+{
+    record->root = root;
+    record->parser = XML_ParserCreate(NULL);
+    if (record->parser == NULL)
+        return 0;
+    XML_SetUserData(record->parser, record);
+    XML_SetElementHandler(record->parser, on_start, on_end);
+    XML_SetCharacterDataHandler(record->parser, on_text);
+    XML_SetStartDoctypeDeclHandler(record->parser, on_doctype);
+    XML_SetEntityDeclHandler(record->parser, on_entity_declaration);
+    XML_SetParamEntityParsing(record->parser, XML_PARAM_ENTITY_PARSING_NEVER);
+    return 1;
+}
+
+static void keep_expat_error(oss_xml_record *record)
+{
+    /* Our own reason wins: Expat then only reports that it was stopped. */
+    fail_at(record, current_line(record), current_column(record), "%s",
+            XML_ErrorString(XML_GetErrorCode(record->parser)));
+}
+
+
+int oss_xml_record_feed(oss_xml_record *record, const char *bytes, size_t length)
+{
+    if (record->parser == NULL || record->failed)
+        return 0;
+    if (length > record->max_size - record->fed) {
+        fail_at(record, current_line(record), current_column(record), "document larger than %zu bytes",
+                record->max_size);
+        return 0;
+    }
+    record->fed += length;
+    while (length > 0) {
+        int slice = length > EXPAT_SLICE ? EXPAT_SLICE : (int)length;
+        if (XML_Parse(record->parser, bytes, slice, XML_FALSE) == XML_STATUS_ERROR) {
+            keep_expat_error(record);
+            return 0;
+        }
+        bytes += slice;
+        length -= (size_t)slice;
+    }
+    return 1;
+}
+
+int oss_xml_record_end(oss_xml_record *record)
+{
+    if (!record->failed && XML_Parse(record->parser, "", 0, XML_TRUE) == XML_STATUS_ERROR) {
+        if (XML_GetErrorCode(record->parser) == XML_ERROR_NO_ELEMENTS && depth(record) > 0) {
+            /* Expat's "no element found" misleads when the body was cut short. */
+            char path[256];
+            format_path(record, path, sizeof path);
+            fail_at(record, current_line(record), current_column(record), "the document ends inside %s", path);
+        }
+        keep_expat_error(record);
+    }
+    return !record->failed;
+}
+
+void oss_xml_record_fail(oss_xml_record *record, const char *reason)
+{
+    fail_at(record, current_line(record), current_column(record), "%s", reason);
+}
+
+void oss_xml_record_release(oss_xml_record *record)
+{
+    if (record->parser != NULL)
+        XML_ParserFree(record->parser);
+    record->parser = NULL;
+    oss_buffer_free(&record->frames);
+    oss_buffer_free(&record->counts);
+    oss_buffer_free(&record->names);
+    oss_buffer_free(&record->text);
+    oss_buffer_free(&record->events);
+    record->root = NULL;
+}

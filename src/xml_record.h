@@ -1,0 +1,51 @@
+/* Expat side of the XML reader: checks a document against its schema as bytes arrive and records it in C memory. */
+#ifndef OSS_XML_RECORD_H
+#define OSS_XML_RECORD_H
+
+#include <stddef.h>
+
+#include <expat.h>
+
+#include "buffer.h"
+#include "schema.h"
+
+/* The event log: what Expat saw, already checked against the schema, for the reader's finish to turn into tables.
+ * Each event is its kind and flags (one byte each); every kind but LEAVE then carries the element's name as a
+ * size_t length and its bytes; BOOLEAN adds one byte, INTEGER a long long, STRING a size_t length and its bytes. */
+enum { OSS_EVENT_ENTER = 1, OSS_EVENT_LEAVE, OSS_EVENT_STRING, OSS_EVENT_BOOLEAN, OSS_EVENT_INTEGER };
+enum { OSS_EVENT_REPEATED = 1, OSS_EVENT_UNKNOWN = 2 };
+
+typedef struct {
+    XML_Parser parser;       /* NULL once released */
+    const oss_element *root; /* the owner keeps the schema alive */
+    int failed;
+    size_t max_depth, max_size, fed;
+    oss_buffer frames; /* the open elements */
+    oss_buffer counts; /* size_t[] slices, one per open known container */
+    oss_buffer names;  /* names of the open elements */
+    oss_buffer text;   /* character data since the last tag */
+    unsigned long long text_line, text_column; /* where that text starts; line 0 before any */
+    oss_buffer events;
+    char error[512];
+} oss_xml_record;
+
+/* Sets the limits and empties the buffers; nothing is allocated yet, so the record can be released at once. */
+void oss_xml_record_init(oss_xml_record *record, size_t max_depth, size_t max_size);
+
+/* Creates the Expat parser for documents whose root is `root`. Returns 0 when out of memory. */
+int oss_xml_record_start(oss_xml_record *record, const oss_element *root);
+
+/* Feeds the next bytes. Calls no Lua function and never raises. Returns 1, or 0 once the document is known to be
+ * bad (the reason is in record->error). */
+int oss_xml_record_feed(oss_xml_record *record, const char *bytes, size_t length);
+
+/* Ends the document. Returns 1 when record->events holds all of it, 0 with the reason in record->error. */
+int oss_xml_record_end(oss_xml_record *record);
+
+/* Records a failure found after the document ended, at Expat's last position. */
+void oss_xml_record_fail(oss_xml_record *record, const char *reason);
+
+/* Frees the parser and the buffers; idempotent. */
+void oss_xml_record_release(oss_xml_record *record);
+
+#endif
