@@ -5,6 +5,7 @@ local credentials = require "oss.credentials"
 local endpoint = require "oss.endpoint"
 local errors = require "oss.errors"
 local response = require "oss.response"
+local retry = require "oss.retry"
 
 local VERSION = "0.1.0"
 local USER_AGENT = "lua-oss/" .. VERSION
@@ -43,7 +44,8 @@ local function check_option_types(options)
   local expected = {
     region = "string", endpoint = "string", signature_version = "string", path_style = "boolean",
     cname = "boolean", clock = "function", transport = "function", connect_timeout = "number",
-    timeout = "number", ssl_verify = "boolean", ca_file = "string", proxy = "string",
+    timeout = "number", ssl_verify = "boolean", ca_file = "string", proxy = "string", no_proxy = "string",
+    max_response_size = "number", warn = "function", getenv = "function",
   }
   for name, kind in pairs(expected) do
     local err = option_type(options, name, kind)
@@ -52,13 +54,69 @@ local function check_option_types(options)
   return nil
 end
 
+-- libcurl in plain Lua; inside nginx, cosockets (see oss.transport.select for the phases).
 local function default_transport(options)
-  return require("oss.transport.curl").new {
-    connect_timeout = options.connect_timeout,
-    timeout = options.timeout,
-    ssl_verify = options.ssl_verify,
-    ca_file = options.ca_file,
-    proxy = options.proxy,
+  return require("oss.transport.select").new(options)
+end
+
+local DEFAULT_MAX_RESPONSE_SIZE = 16 * 1024 * 1024
+
+-- One warning per process, not per client: a gateway may build a client for every request.
+local warned_unverified = false
+
+local function warn_unverified(options)
+  if options.ssl_verify ~= false or warned_unverified then return end
+  warned_unverified = true
+  local message = "lua-oss: ssl_verify = false: the server's certificate is not checked; anyone on the path can "
+    .. "read and change requests"
+  if options.warn then
+    options.warn(message)
+  else
+    io.stderr:write(message, "\n")
+  end
+end
+
+-- The proxy for the endpoint's scheme: the proxy option, else https_proxy / HTTPS_PROXY for https and
+-- http_proxy for http (lower case only, as curl does: a CGI server sets HTTP_PROXY from a request header).
+local function proxy_settings(options, scheme, getenv)
+  local function env(...)
+    for _, name in ipairs { ... } do
+      local value = getenv(name)
+      if value and value ~= "" then return value end
+    end
+    return nil
+  end
+  local proxy = options.proxy
+  if proxy == nil then
+    proxy = scheme == "https" and env("https_proxy", "HTTPS_PROXY") or (scheme == "http" and env("http_proxy"))
+  end
+  local no_proxy = options.no_proxy or env("no_proxy", "NO_PROXY")
+  for name, value in pairs { proxy = proxy, no_proxy = no_proxy } do
+    if value and value:find("[%z\r\n]") then
+      return nil, errors.validation("contains CR, LF or NUL", name)
+    end
+  end
+  return { proxy = proxy or nil, no_proxy = no_proxy }
+end
+
+-- What the transport is built with: the options, checked, with the proxy resolved from the environment.
+local function transport_settings(options, scheme, getenv)
+  for _, name in ipairs { "connect_timeout", "timeout", "max_response_size" } do
+    local value = options[name]
+    if value ~= nil and (value ~= value or value <= 0 or value == math.huge) then
+      return nil, errors.validation("expected a positive number", name)
+    end
+  end
+  if options.max_response_size and options.max_response_size % 1 ~= 0 then
+    return nil, errors.validation("expected a whole number of bytes", "max_response_size")
+  end
+  local proxies, err = proxy_settings(options, scheme, getenv)
+  if not proxies then return nil, err end
+  return {
+    connect_timeout = options.connect_timeout, timeout = options.timeout,
+    ssl_verify = options.ssl_verify, ca_file = options.ca_file,
+    proxy = proxies.proxy, no_proxy = proxies.no_proxy,
+    max_response_size = options.max_response_size or DEFAULT_MAX_RESPONSE_SIZE,
   }
 end
 
@@ -90,8 +148,13 @@ function Client.new(options)
   local parsed, endpoint_err = endpoint.parse(options.endpoint or endpoint.for_region(region))
   if not parsed then return nil, endpoint_err end
 
-  local provider, credentials_err = credentials.from_options(options)
+  local provider, credentials_err = credentials.from_options(options, options.getenv)
   if not provider then return nil, credentials_err end
+  local policy, policy_err = retry.policy(options)
+  if not policy then return nil, policy_err end
+  local settings, settings_err = transport_settings(options, parsed.scheme, options.getenv or os.getenv)
+  if not settings then return nil, settings_err end
+  warn_unverified(options)
 
   local style = "virtual"
   if options.cname then style = "cname" elseif options.path_style then style = "path" end
@@ -106,7 +169,8 @@ function Client.new(options)
     _clock = options.clock or os.time,
     _clock_offset = 0,
     _signer = core.signer(),
-    _transport = options.transport or default_transport(options),
+    _retry = policy,
+    _transport = options.transport or default_transport(settings),
   }, Client)
 end
 
@@ -149,7 +213,11 @@ function Client:prepare(operation)
   else
     signed, sign_err = self._signer:sign_v1(signing, secrets)
   end
-  if not signed then return nil, errors.validation(sign_err) end
+  if not signed then
+    -- The signer refuses CR, LF and NUL in whatever reaches a header or the string to sign, as "<path>: <reason>".
+    local path, reason = tostring(sign_err):match("^([%w%._%-]+): (.+)$")
+    return nil, errors.validation(reason or sign_err, path)
+  end
   local base, path = endpoint.locate(self._endpoint, operation.bucket, self.addressing)
   return setmetatable({
     method = operation.method,
@@ -159,7 +227,35 @@ function Client:prepare(operation)
   }, Request)
 end
 
---- Sends a prepared request; reads a 2xx body with `schema` when given. -> value | answer, or nil, err
+local function without(text, needle)
+  local parts, start = {}, 1
+  while true do
+    local first, last = text:find(needle, start, true)
+    if not first then break end
+    parts[#parts + 1] = text:sub(start, first - 1) .. "<redacted>"
+    start = last + 1
+  end
+  parts[#parts + 1] = text:sub(start)
+  return table.concat(parts)
+end
+
+-- The service echoes what it received (SignatureDoesNotMatch carries the canonical request), and that holds the
+-- session token: take the request's redacted header values out of every string in the error.
+local function redact(err, request)
+  for name, value in pairs(request.headers) do
+    if REDACTED_HEADERS[name:lower()] and value ~= "" then
+      for _, fields in ipairs { err, err.details or {} } do
+        for field, text in pairs(fields) do
+          if type(text) == "string" then fields[field] = without(text, value) end
+        end
+      end
+    end
+  end
+  return err
+end
+
+--- Sends a prepared request once; reads a 2xx body with `schema` when given.
+--- -> value | answer, or nil, err [, answer] (the answer when the service sent one)
 function Client:execute(request, schema)
   local reader = schema and core.xml_reader(schema) or nil
   request.sink = reader
@@ -171,22 +267,51 @@ function Client:execute(request, schema)
     return nil, errors.network(fields.code or "other", fields.message or tostring(err))
   end
   if answer.status < 200 or answer.status > 299 then
-    return nil, response.service_error(answer)
+    return nil, redact(response.service_error(answer), request), answer
   end
   if not reader then return answer end
   if answer.body and answer.body ~= "" then reader:feed(answer.body) end
   local value, problem = reader:finish()
   reader:close()
-  if value == nil then return nil, response.unreadable(answer, problem) end
+  if value == nil then return nil, redact(response.unreadable(answer, problem), request) end
   return value
 end
 
+-- After RequestTimeTooSkewed: adopt the server's clock so the next signature carries its time.
+-- -> true when the offset could be corrected
+function Client:correct_clock(err, answer)
+  local server = retry.server_time(answer and answer.headers, err)
+  if not server then return false end
+  self._clock_offset = server - self._clock()
+  return true
+end
+
 --- prepare + execute, or the prepared request alone when `options.dry_run` is set.
+--- Failed attempts are retried as the retry policy says, each signed again. On failure the error carries
+--- `attempts`, and a third value says whether an earlier attempt may have taken effect (its answer was lost).
 function Client:call(operation, schema, options)
-  local request, err = self:prepare(operation)
-  if not request then return nil, err end
-  if options and options.dry_run then return request end
-  return self:execute(request, schema)
+  if options and options.dry_run then return self:prepare(operation) end
+  local policy = self._retry
+  local maybe_applied, clock_corrected = false, false
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local request, err = self:prepare(operation)
+    if not request then return nil, err end
+    local value, answer
+    value, err, answer = self:execute(request, schema)
+    if value ~= nil then return value end
+    err.attempts = attempt
+    if attempt >= policy.max_attempts or not retry.retryable(err) then return nil, err, maybe_applied end
+    maybe_applied = maybe_applied or retry.may_have_applied(err)
+    if err.code == "RequestTimeTooSkewed" then
+      -- Sending again only helps once the clock is corrected; the wait would not.
+      if clock_corrected or not self:correct_clock(err, answer) then return nil, err, maybe_applied end
+      clock_corrected = true
+    else
+      policy.sleep(retry.backoff(policy, attempt))
+    end
+  end
 end
 
 return Client

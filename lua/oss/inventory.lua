@@ -23,6 +23,32 @@ local function check_options(options)
   end
 end
 
+-- The rule as the service means it: Filter/StorageClass members are stored sorted, so sort before comparing.
+local function canonical_body(config)
+  local filter = config.Filter
+  local classes = filter and filter.StorageClass
+  if type(classes) == "string" then
+    local members = {}
+    for member in classes:gmatch("[^,]+") do members[#members + 1] = member end
+    table.sort(members)
+    local copy = {}
+    for name, value in pairs(config) do copy[name] = value end
+    copy.Filter = {}
+    for name, value in pairs(filter) do copy.Filter[name] = value end
+    copy.Filter.StorageClass = table.concat(members, ",")
+    config = copy
+  end
+  return core.xml_write(CONFIGURATION, config)
+end
+
+-- A retried put answered 409 after an attempt whose answer was lost: that attempt may have stored the rule.
+-- The rule read back decides: the same rule means the put took effect; anything else keeps the 409.
+local function resolve_conflict(client, bucket, config, conflict)
+  local stored = client:get_bucket_inventory(bucket, config.Id)
+  if stored and canonical_body(stored) == canonical_body(config) then return true end
+  return nil, conflict
+end
+
 --- client:put_bucket_inventory(bucket, config [, { dry_run = true }]) -> true | request, or nil, err
 function Client:put_bucket_inventory(bucket, config, options)
   local err = Client.check_bucket(bucket)
@@ -33,9 +59,12 @@ function Client:put_bucket_inventory(bucket, config, options)
   if err then return nil, err end
   local body, reason, path = core.xml_write(CONFIGURATION, config)
   if not body then return nil, errors.validation(reason, path) end
-  local result, call_err = self:call({
+  local result, call_err, maybe_applied = self:call({
     method = "PUT", bucket = bucket, query = { inventory = "", inventoryId = config.Id }, body = body,
   }, nil, options)
+  if not result and maybe_applied and call_err.status == 409 then
+    return resolve_conflict(self, bucket, config, call_err)
+  end
   if not result then return nil, call_err end
   return options and options.dry_run and result or true
 end
@@ -107,7 +136,9 @@ function Client:each_bucket_inventory(bucket)
       end
       if page and not page.next_continuation_token then
         finished = true
-        return false, errors.service { code = "InvalidResponse", message = "a truncated page without NextContinuationToken" }
+        return false, errors.service {
+          code = "InvalidResponse", message = "a truncated page without NextContinuationToken",
+        }
       end
       local err
       token = page and page.next_continuation_token or token
