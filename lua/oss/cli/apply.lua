@@ -1,0 +1,181 @@
+-- Carries out bucket plans: in this process, or spread over worker processes (--jobs) that report line by line.
+
+local plan = require "oss.cli.plan"
+local text_writer = require "oss.cli.text_writer"
+
+local apply = {
+  -- A worker's exit status when it reported its failures itself; any other non-zero status means it crashed.
+  WORKER_REPORTED_FAILURE = 5,
+}
+
+local function missing(err)
+  return err.kind == "service" and err.status == 404
+end
+
+-- A 409 on create means the rule appeared since the plan was made (another run): fine when it is the wanted one.
+local function resolve_conflict(client, bucket, rule, put_err)
+  local existing = client:get_bucket_inventory(bucket, rule.Id)
+  if existing and #plan.changes(existing, rule) == 0 then return true end
+  return nil, put_err
+end
+
+local function put(client, bucket, rule)
+  local ok, err = client:put_bucket_inventory(bucket, rule)
+  if not ok and err.kind == "service" and err.status == 409 then
+    return resolve_conflict(client, bucket, rule, err)
+  end
+  return ok, err
+end
+
+-- Deleting what is already gone is success: an interrupted run may have deleted it before stopping.
+local function delete(client, bucket, id)
+  local ok, err = client:delete_bucket_inventory(bucket, id)
+  if not ok and missing(err) then return true end
+  return ok, err
+end
+
+local STEPS = {
+  create = function(client, bucket, action) return put(client, bucket, action.rule) end,
+  delete = function(client, bucket, action) return delete(client, bucket, action.id) end,
+  -- The service has no update: replace is delete, then put.
+  replace = function(client, bucket, action)
+    local ok, err = delete(client, bucket, action.id)
+    if not ok then return nil, err end
+    return put(client, bucket, action.rule)
+  end,
+}
+
+--- Runs one bucket's actions in order; stops that bucket at its first failure.
+--- report(event, bucket, action, id, err): event "done" or "failed".
+function apply.run_bucket(client, bucket_plan, report)
+  for _, action in ipairs(bucket_plan.actions) do
+    local step = STEPS[action.action]
+    if step then
+      local ok, err = step(client, bucket_plan.bucket, action)
+      if not ok then
+        report("failed", bucket_plan.bucket, action.action, action.id, err)
+        return false
+      end
+      report("done", bucket_plan.bucket, action.action, action.id)
+    end
+  end
+  return true
+end
+
+local function shell_quote(text)
+  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
+end
+
+local function one_field(text)
+  return (tostring(text):gsub("[%c]", " "))
+end
+
+--- Worker side: the line protocol on stdout for each event (tab-separated, one line each).
+function apply.line_reporter(output)
+  return function(event, bucket, action, id, err)
+    local fields = { event, bucket, action, id }
+    if err then
+      fields[5] = err.kind or "service"
+      fields[6] = one_field(tostring(err))
+    end
+    output:write(table.concat(fields, "\t"), "\n")
+    output:flush()
+  end
+end
+
+local function parse_line(line)
+  local fields = {}
+  for field in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
+  return fields
+end
+
+-- Buckets dealt round-robin over at most `jobs` groups.
+local function groups_of(buckets, jobs)
+  local groups = {}
+  for index, bucket in ipairs(buckets) do
+    local slot = (index - 1) % jobs + 1
+    groups[slot] = groups[slot] or {}
+    table.insert(groups[slot], bucket)
+  end
+  return groups
+end
+
+local function worker_command(program, plan_file, groups)
+  local parts = {}
+  for _, group in ipairs(groups) do
+    local words = { shell_quote(program), "_apply-worker", shell_quote(plan_file) }
+    for _, bucket in ipairs(group) do words[#words + 1] = shell_quote(bucket) end
+    parts[#parts + 1] = "( " .. table.concat(words, " ") .. '; echo "exit\t$?" ) &'
+  end
+  return table.concat(parts, " ") .. " wait"
+end
+
+-- Processes, not coroutines: the libcurl transport blocks, so only separate processes overlap requests.
+local function run_workers(options, bucket_plans, on_event)
+  local plan_file = os.tmpname()
+  local by_bucket, buckets = {}, {}
+  for _, bucket_plan in ipairs(bucket_plans) do
+    local actions = {}
+    for _, action in ipairs(bucket_plan.actions) do
+      actions[#actions + 1] = { action = action.action, id = action.id, rule = action.rule }
+    end
+    by_bucket[bucket_plan.bucket] = { bucket = bucket_plan.bucket, actions = actions, unmanaged = 0 }
+    buckets[#buckets + 1] = bucket_plan.bucket
+  end
+  local file = assert(io.open(plan_file, "wb"))
+  file:write(text_writer.write("lua", nil, { settings = options.settings, plans = by_bucket }))
+  file:close()
+  local pipe = assert(io.popen(worker_command(options.program, plan_file, groups_of(buckets, options.jobs)), "r"))
+  local crashed = 0
+  for line in pipe:lines() do
+    local fields = parse_line(line)
+    if fields[1] == "exit" then
+      if fields[2] ~= "0" and fields[2] ~= tostring(apply.WORKER_REPORTED_FAILURE) then crashed = crashed + 1 end
+    elseif fields[1] == "done" or fields[1] == "failed" then
+      local err = fields[1] == "failed" and { kind = fields[5], text = fields[6] } or nil
+      on_event(fields[1], fields[2], fields[3], fields[4], err)
+    end
+  end
+  pipe:close()
+  os.remove(plan_file)
+  return crashed
+end
+
+--- Worker side: loads the plan file and applies the given buckets, reporting on stdout. -> exit code
+function apply.worker(plan_file, buckets, make_client)
+  local chunk = assert(loadfile(plan_file, "t", {}))
+  local document = chunk()
+  local client, err = make_client(document.settings)
+  local report = apply.line_reporter(io.stdout)
+  local failed = false
+  for _, bucket in ipairs(buckets) do
+    local bucket_plan = document.plans[bucket]
+    if not client then
+      report("failed", bucket, "-", "-", err)
+      failed = true
+    elseif bucket_plan and not apply.run_bucket(client, bucket_plan, report) then
+      failed = true
+    end
+  end
+  return failed and apply.WORKER_REPORTED_FAILURE or 0
+end
+
+--- Applies `bucket_plans`. options = { jobs, program, settings, client (for one job), on_event(event, bucket,
+--- action, id, err) }. -> number of worker processes that died without reporting (0 in process)
+function apply.run(options, bucket_plans)
+  local changed = {}
+  for _, bucket_plan in ipairs(bucket_plans) do
+    if plan.count({ bucket_plan }).changes > 0 then changed[#changed + 1] = bucket_plan end
+  end
+  if options.jobs > 1 and #changed > 1 and options.program then
+    return run_workers(options, changed, options.on_event)
+  end
+  for _, bucket_plan in ipairs(changed) do
+    apply.run_bucket(options.client, bucket_plan, function(event, bucket, action, id, err)
+      options.on_event(event, bucket, action, id, err and { kind = err.kind, text = tostring(err) } or nil)
+    end)
+  end
+  return 0
+end
+
+return apply

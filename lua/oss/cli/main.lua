@@ -1,0 +1,297 @@
+-- The oss-inventory command: subcommands, their options, and exit codes (0 ok, 1 service/network, 2 usage, 3 changes).
+
+local argparse = require "argparse"
+local apply = require "oss.cli.apply"
+local connection = require "oss.cli.connection"
+local desired = require "oss.cli.desired"
+local documents = require "oss.cli.documents"
+local plan = require "oss.cli.plan"
+local problems = require "oss.cli.problems"
+local progress = require "oss.cli.progress"
+
+local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3 }
+local PROGRAM = "oss-inventory"
+local PAST = { create = "created", replace = "replaced", delete = "deleted" }
+
+local function say(text) io.stdout:write(text) end
+
+local function complain(text)
+  io.stderr:write(PROGRAM, ": ", text, "\n")
+end
+
+-- Validation problems are the caller's to fix (2); anything the service or network did is 1.
+local function failed(err)
+  complain(tostring(err))
+  return (type(err) == "table" and err.kind == "validation") and EXIT.usage or EXIT.failure
+end
+
+local function report_problems(file, list)
+  for _, problem in ipairs(list) do
+    complain(("%s: %s: %s"):format(file, problem.path ~= "" and problem.path or "(document)", problem.reason))
+  end
+end
+
+local function new_client(args)
+  local client, err = connection.client(connection.settings(args))
+  if not client then return nil, failed(err) end
+  return client
+end
+
+-- Reads a document; prints why it cannot be read. -> document | nil, exit code
+local function read_document(file, format)
+  local document, reason = documents.read(file, format)
+  if not document then
+    complain(("%s: %s"):format(file, reason))
+    return nil, EXIT.usage
+  end
+  return document
+end
+
+-- Every problem of a document of any kind, with element paths.
+local function document_problems(document)
+  if document.kind == "rule" then return problems.of_rule(document.value) end
+  if document.kind == "rules" then return desired.rules_problems(document.value, "") end
+  return desired.problems(document.value)
+end
+
+local function print_document(format, kind, value)
+  local text, reason = documents.write(format, kind, value)
+  if not text then
+    complain("cannot print as " .. format .. ": " .. reason)
+    return EXIT.failure
+  end
+  say(text)
+  return EXIT.ok
+end
+
+local commands = {}
+
+function commands.put(args)
+  local document, code = read_document(args.file, args.format)
+  if not document then return code end
+  if document.kind == "state" then
+    complain(args.file .. ": a desired state goes to plan or apply; put takes a rule or a list of rules")
+    return EXIT.usage
+  end
+  local list = document_problems(document)
+  if #list > 0 then
+    report_problems(args.file, list)
+    return EXIT.usage
+  end
+  local client, client_code = new_client(args)
+  if not client then return client_code end
+  local rules = document.kind == "rule" and { document.value } or document.value
+  for _, rule in ipairs(rules) do
+    local ok, err = client:put_bucket_inventory(args.bucket, rule)
+    if not ok then return failed(err) end
+  end
+  return EXIT.ok
+end
+
+function commands.get(args)
+  local client, code = new_client(args)
+  if not client then return code end
+  local rule, err = client:get_bucket_inventory(args.bucket, args.id)
+  if not rule then return failed(err) end
+  return print_document(args.output, "rule", rule)
+end
+
+local function current_rules(client, bucket)
+  local rules = {}
+  for rule, err in client:each_bucket_inventory(bucket) do
+    if not rule then return nil, err end
+    rules[#rules + 1] = rule
+  end
+  return rules
+end
+
+function commands.list(args)
+  local client, code = new_client(args)
+  if not client then return code end
+  local rules, err = current_rules(client, args.bucket)
+  if not rules then return failed(err) end
+  return print_document(args.output, "rules", rules)
+end
+
+function commands.delete(args)
+  local client, code = new_client(args)
+  if not client then return code end
+  for _, id in ipairs(args.id) do
+    local ok, err = client:delete_bucket_inventory(args.bucket, id)
+    if not ok then return failed(err) end
+  end
+  return EXIT.ok
+end
+
+function commands.validate(args)
+  local result = EXIT.ok
+  for _, file in ipairs(args.file) do
+    local document, code = read_document(file, args.format)
+    if not document then
+      result = code
+    else
+      local list = document_problems(document)
+      if #list > 0 then
+        report_problems(file, list)
+        result = EXIT.usage
+      else
+        local count = document.kind == "rule" and 1 or #document.value
+        if document.kind == "state" then
+          count = 0
+          for _, rules in pairs(document.value.buckets) do count = count + #rules end
+        end
+        say(("%s: ok (%d %s)\n"):format(file, count, count == 1 and "rule" or "rules"))
+      end
+    end
+  end
+  return result
+end
+
+-- Reads the desired state and each bucket's rules now. -> client, plans | nil, exit code
+local function make_plans(args)
+  local document, code = read_document(args.file, args.format)
+  if not document then return nil, code end
+  if document.kind ~= "state" then
+    complain(args.file .. ": expected a desired state { buckets = { [bucket] = { rules } } }")
+    return nil, EXIT.usage
+  end
+  local list = desired.problems(document.value)
+  if #list > 0 then
+    report_problems(args.file, list)
+    return nil, EXIT.usage
+  end
+  local client, client_code = new_client(args)
+  if not client then return nil, client_code end
+  local plans = {}
+  for _, bucket in ipairs(desired.buckets(document.value)) do
+    local rules, err = current_rules(client, bucket)
+    if not rules then return nil, failed(err) end
+    plans[#plans + 1] = plan.for_bucket(bucket, document.value.buckets[bucket], rules, args.prune)
+  end
+  return client, plans
+end
+
+function commands.plan(args)
+  local client, plans = make_plans(args)
+  if not client then return plans end
+  say(plan.render(plans))
+  if args.detailed_exitcode and plan.count(plans).changes > 0 then return EXIT.changes end
+  return EXIT.ok
+end
+
+function commands.apply(args, program)
+  local client, plans = make_plans(args)
+  if not client then return plans end
+  say(plan.render(plans))
+  local counts = plan.count(plans)
+  if counts.changes == 0 then return EXIT.ok end
+  io.stdout:flush()
+  local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
+  local done = { create = 0, replace = 0, delete = 0 }
+  local failures = 0
+  local crashed = apply.run({
+    jobs = args.jobs, program = program, settings = connection.settings(args), client = client,
+    on_event = function(event, bucket, action, id, err)
+      shown:clear()
+      if event == "done" then
+        done[action] = done[action] + 1
+        say(("%s: %s %s\n"):format(bucket, PAST[action], id))
+        io.stdout:flush()
+      else
+        failures = failures + 1
+        complain(("%s: %s %s failed: %s"):format(bucket, action, id, err.text))
+      end
+      shown:step(event == "failed", bucket .. " " .. action .. " " .. id)
+    end,
+  }, plans)
+  shown:finish()
+  local line = ("%d created, %d replaced, %d deleted"):format(done.create, done.replace, done.delete)
+  if crashed > 0 then complain(("%d worker process(es) stopped without reporting"):format(crashed)) end
+  if failures > 0 or crashed > 0 then
+    complain(("apply stopped part way: %s; run it again to finish"):format(line))
+    return EXIT.failure
+  end
+  say(("Apply complete: %s.\n"):format(line))
+  return EXIT.ok
+end
+
+local function format_option(command)
+  command:option("--format", "Input format: lua, json or xml (default: by file extension).")
+    :choices(documents.FORMATS)
+end
+
+local function output_option(command)
+  command:option("--output -o", "Output format: lua, json or xml.", "json"):choices(documents.FORMATS)
+end
+
+local function build_parser()
+  local parser = argparse(PROGRAM, "Manage OSS bucket inventory rules from scripts and pipelines.")
+    :epilog("Exit codes: 0 success, 1 service or network failure, 2 usage or validation error, "
+      .. "3 plan has changes (with --detailed-exitcode).")
+  parser:command_target("command")
+  parser:require_command(true)
+  -- argparse exits 1 on a usage error; 1 is reserved here for the service and the network.
+  parser.error = function(current, message)
+    io.stderr:write(("%s\n\nError: %s\n"):format(current:get_usage(), message))
+    os.exit(EXIT.usage)
+  end
+
+  local put = parser:command("put", "Put the rule (or every rule of a list) in FILE on BUCKET; - reads stdin.")
+  put:argument("bucket")
+  put:argument("file")
+  format_option(put)
+
+  local get = parser:command("get", "Print one rule, in a form put accepts unchanged.")
+  get:argument("bucket")
+  get:argument("id")
+  output_option(get)
+
+  local list = parser:command("list", "Print every rule of a bucket (all pages).")
+  list:argument("bucket")
+  output_option(list)
+
+  local delete = parser:command("delete", "Delete rules by Id.")
+  delete:argument("bucket")
+  delete:argument("id"):args("+")
+
+  local validate = parser:command("validate", "Check rule and desired-state files offline; print every problem.")
+  validate:argument("file"):args("+")
+  format_option(validate)
+
+  local plan_command = parser:command("plan", "Show what apply would change to reach the desired state in FILE.")
+  local apply_command = parser:command("apply", "Change the buckets to the desired state in FILE.")
+  for _, command in ipairs { plan_command, apply_command } do
+    command:argument("file", "Desired state: { buckets = { [bucket] = { rule, ... } } } in Lua or JSON.")
+    command:flag("--prune", "Also delete rules the file does not name.")
+    format_option(command)
+  end
+  plan_command:flag("--detailed-exitcode", "Exit 3 when there are changes (0 when none).")
+  apply_command:option("--jobs -j", "Buckets applied at once, each in its own process.", "4")
+    :convert(function(text)
+      local number = tonumber(text)
+      if not number or number < 1 or number % 1 ~= 0 then return nil, "--jobs expects a positive integer" end
+      return math.floor(number)
+    end)
+  apply_command:flag("--no-progress", "No progress line, even on a terminal.")
+
+  for _, command in ipairs { put, get, list, delete, plan_command, apply_command } do
+    connection.add_options(command)
+  end
+  return parser
+end
+
+local main = {}
+
+--- Runs the command line `args` (without the program name); `program` is the path workers are started from.
+--- -> exit code
+function main.run(args, program)
+  if args[1] == "_apply-worker" then
+    -- Internal: one of apply's worker processes (see oss.cli.apply).
+    local buckets = { table.unpack(args, 3) }
+    return apply.worker(args[2], buckets, connection.client)
+  end
+  local parsed = build_parser():parse(args)
+  return commands[parsed.command](parsed, program)
+end
+
+return main

@@ -1,0 +1,508 @@
+-- The oss-inventory binary driven as a script would drive it, against the emulator: every subcommand and format.
+
+local cjson = require "cjson"
+local support = require "spec.support.emulator"
+local text_writer = require "oss.cli.text_writer"
+
+local BINARY = support.ROOT .. "/bin/oss-inventory"
+local FIXTURES = support.ROOT .. "/spec/fixtures/cli/"
+local KEY_ID, SECRET = "ak-cli", "secret-cli-value"
+local BUCKETS = { "examplebucket", "bucket-two", "bucket-three" }
+local FORMATS = { "lua", "json", "xml" }
+
+local function shell_quote(text)
+  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local file = assert(io.open(path, "rb"))
+  local text = file:read("*a")
+  file:close()
+  return text
+end
+
+local function write_file(path, text)
+  local file = assert(io.open(path, "wb"))
+  file:write(text)
+  file:close()
+  return path
+end
+
+local function now()
+  local pipe = assert(io.popen("date +%s.%N"))
+  local seconds = tonumber(pipe:read("*l"))
+  pipe:close()
+  return seconds
+end
+
+-- A rule for bucket `bucket` numbered `index`, different per `variant` so a plan can replace it.
+local function numbered_rule(index, variant)
+  return {
+    Id = ("rule-%02d"):format(index),
+    IsEnabled = true,
+    Filter = { Prefix = ("logs/%d/"):format(index), StorageClass = "Standard,IA" },
+    Destination = {
+      OSSBucketDestination = {
+        Format = "CSV", AccountId = "1000000000000000", RoleArn = "acs:ram::1000000000000000:role/AliyunOSSRole",
+        Bucket = "acs:oss:::destination-bucket", Encryption = { ["SSE-OSS"] = {} },
+      },
+    },
+    Schedule = { Frequency = variant and "Weekly" or "Daily" },
+    IncludedObjectVersions = "All",
+    OptionalFields = { Field = { "Size", "ETag" } },
+  }
+end
+
+local function state_of(count, buckets, variant)
+  local state = { buckets = {} }
+  for _, bucket in ipairs(buckets or BUCKETS) do
+    local rules = {}
+    for index = 1, count do rules[index] = numbered_rule(index, variant) end
+    state.buckets[bucket] = rules
+  end
+  return state
+end
+
+describe("oss-inventory", function()
+  local emulator, workdir
+
+  -- The shell command running the binary with `arguments` (already quoted) and only the OSS_* variables given here.
+  local function command_line(arguments, environment)
+    local env = {
+      OSS_ENDPOINT = emulator.endpoint, OSS_REGION = "cn-hangzhou", OSS_ACCESS_KEY_ID = KEY_ID,
+      OSS_ACCESS_KEY_SECRET = SECRET, OSS_PATH_STYLE = "1",
+    }
+    for name, value in pairs(environment or {}) do env[name] = value or nil end
+    local assignments = {}
+    for name, value in pairs(env) do assignments[#assignments + 1] = name .. "=" .. shell_quote(value) end
+    return ("env -u OSS_ENDPOINT -u OSS_REGION -u OSS_ACCESS_KEY_ID -u OSS_ACCESS_KEY_SECRET -u OSS_SESSION_TOKEN "
+      .. "-u OSS_PATH_STYLE -u OSS_SIGNATURE_VERSION %s %s </dev/null %s")
+      :format(table.concat(assignments, " "), shell_quote(BINARY), arguments)
+  end
+
+  -- Runs the binary -> exit code, stdout, stderr.
+  local function run(arguments, environment)
+    local out, err, code = workdir .. "/out", workdir .. "/err", workdir .. "/code"
+    os.execute(("%s >%s 2>%s; echo $? >%s"):format(command_line(arguments, environment), out, err, code))
+    return tonumber(read_file(code)), read_file(out), read_file(err)
+  end
+
+  local function write_state(name, state, format)
+    return write_file(workdir .. "/" .. name .. "." .. format, text_writer.write(format, nil, state))
+  end
+
+  local function rules_on(bucket)
+    local code, out, err = run("list " .. bucket .. " -o json")
+    assert.are.equal(0, code, err)
+    return cjson.decode(out)
+  end
+
+  -- Requests the emulator received after the one with `request_id` (all kept ones without it).
+  local function requests_after(request_id)
+    local list, found = emulator:requests(), request_id == nil
+    local after = {}
+    for _, request in ipairs(list) do
+      if found then after[#after + 1] = request end
+      if request.request_id == request_id then found = true end
+    end
+    return after
+  end
+
+  local function last_request_id()
+    local newest = emulator:requests(1)[1]
+    return newest and newest.request_id
+  end
+
+  local function count_methods(requests)
+    local counts = { GET = 0, PUT = 0, DELETE = 0 }
+    for _, request in ipairs(requests) do counts[request.method] = (counts[request.method] or 0) + 1 end
+    return counts
+  end
+
+  setup(function()
+    workdir = os.tmpname()
+    os.remove(workdir)
+    assert(os.execute("mkdir -p " .. shell_quote(workdir)))
+    local config = write_file(workdir .. "/emulator.lua", "return { journal_size = 2000 }\n")
+    local buckets = { "destination-bucket" }
+    for _, bucket in ipairs(BUCKETS) do buckets[#buckets + 1] = bucket end
+    emulator = support.start { buckets = buckets, keys = { KEY_ID .. ":" .. SECRET }, config = config }
+  end)
+
+  teardown(function()
+    if emulator then emulator:stop() end
+    if workdir then os.execute("rm -rf " .. shell_quote(workdir)) end
+  end)
+
+  before_each(function()
+    emulator:reset()
+  end)
+
+  describe("command line", function()
+    it("answers --help on every subcommand with its own usage, exit 0", function()
+      for _, command in ipairs { "put", "get", "list", "delete", "validate", "plan", "apply" } do
+        local code, out = run(command .. " --help")
+        assert.are.equal(0, code, command)
+        assert.truthy(out:find("Usage: oss-inventory " .. command, 1, true), command)
+      end
+      local code, out = run("--help")
+      assert.are.equal(0, code)
+      assert.truthy(out:find("Exit codes", 1, true))
+    end)
+
+    it("exits 2 on a usage error, with the message on stderr and nothing on stdout", function()
+      for _, arguments in ipairs { "", "bogus", "get examplebucket", "apply x.lua --jobs 0", "get a b -o yaml" } do
+        local code, out, err = run(arguments)
+        assert.are.equal(2, code, arguments)
+        assert.are.equal("", out, arguments)
+        assert.truthy(err:find("Error:", 1, true), arguments)
+      end
+    end)
+
+    it("exits 2 when the connection options are wrong, and 1 when the network fails", function()
+      local code, _, err = run("list examplebucket", { OSS_REGION = false })
+      assert.are.equal(2, code)
+      assert.truthy(err:find("region", 1, true))
+      code, _, err = run("list examplebucket --signature-version v1", { OSS_REGION = false })
+      assert.are.equal(0, code, err)
+      code, _, err = run("list examplebucket --endpoint http://127.0.0.1:1")
+      assert.are.equal(1, code)
+      assert.truthy(err:find("network error", 1, true), err)
+    end)
+
+    it("takes the access key id as an option and the secret only from the environment", function()
+      local code, _, err = run("list examplebucket --access-key-id " .. KEY_ID, { OSS_ACCESS_KEY_ID = false })
+      assert.are.equal(0, code, err)
+      code, _, err = run("list examplebucket --access-key-id someone-else", { OSS_ACCESS_KEY_ID = false })
+      assert.are.equal(1, code)
+      assert.truthy(err:find("service error 403", 1, true), err)
+      assert.falsy(err:find(SECRET, 1, true))
+    end)
+  end)
+
+  describe("put, get, list and delete", function()
+    it("puts a rule from each format, and what get prints in each format puts back unchanged", function()
+      for _, input in ipairs(FORMATS) do
+        local code, _, err = run("put examplebucket " .. shell_quote(FIXTURES .. "rule." .. input))
+        assert.are.equal(0, code, err)
+      end
+      for _, id in ipairs { "lua-rule", "json-rule", "xml-rule" } do
+        for _, output in ipairs(FORMATS) do
+          local code, printed, err = run(("get examplebucket %s -o %s"):format(id, output))
+          assert.are.equal(0, code, err)
+          assert.are.equal("", err)
+          local saved = write_file(("%s/%s.%s"):format(workdir, id, output), printed)
+          assert.are.equal(0, (run(("delete examplebucket %s"):format(id))))
+          code, _, err = run("put examplebucket " .. saved)
+          assert.are.equal(0, code, id .. " as " .. output .. ": " .. err)
+          local _, again = run(("get examplebucket %s -o %s"):format(id, output))
+          assert.are.equal(printed, again, id .. " as " .. output)
+        end
+      end
+    end)
+
+    it("keeps integers integers, Field arrays arrays and an empty SSE-OSS an object in JSON", function()
+      assert.are.equal(0, (run("put examplebucket " .. FIXTURES .. "rule.json")))
+      local _, printed = run("get examplebucket json-rule -o json")
+      assert.truthy(printed:find('"UpperSizeBound": 53687091200000\n', 1, true), printed)
+      assert.truthy(printed:find('"Frequency": 600\n', 1, true), printed)
+      assert.truthy(printed:find('"SSE-OSS": {}', 1, true), printed)
+      assert.truthy(printed:find('"Field": %[%s*"Crc64"%s*%]'), printed)
+      local _, lua_text = run("get examplebucket json-rule -o lua")
+      local rule = assert(load(lua_text, "=get", "t", {}))()
+      assert.are.equal(53687091200000, rule.Filter.UpperSizeBound)
+      if math.type then assert.are.equal("integer", math.type(rule.Filter.UpperSizeBound)) end
+      assert.are.same({}, rule.Destination.OSSBucketDestination.Encryption["SSE-OSS"])
+    end)
+
+    it("reads the rule from stdin with --format, and from a file whose extension says nothing", function()
+      local renamed = write_file(workdir .. "/rule.txt", read_file(FIXTURES .. "rule.xml"))
+      local code, _, err = run("put examplebucket - --format xml <" .. renamed)
+      -- run() gives the binary /dev/null as stdin unless the arguments redirect it: this one does.
+      assert.are.equal(0, code, err)
+      assert.are.equal(0, (run("delete examplebucket xml-rule")))
+      code, _, err = run("put examplebucket " .. renamed)
+      assert.are.equal(0, code, err)
+      assert.are.equal("a & b/", rules_on("examplebucket")[1].Filter.Prefix)
+    end)
+
+    it("lists every rule of a bucket in each format, and the list puts back on another bucket", function()
+      for _, input in ipairs(FORMATS) do
+        assert.are.equal(0, (run("put examplebucket " .. FIXTURES .. "rule." .. input)))
+      end
+      local ids = {}
+      for _, rule in ipairs(rules_on("examplebucket")) do ids[#ids + 1] = rule.Id end
+      table.sort(ids)
+      assert.are.same({ "json-rule", "lua-rule", "xml-rule" }, ids)
+      for _, output in ipairs(FORMATS) do
+        local code, printed, err = run("list examplebucket -o " .. output)
+        assert.are.equal(0, code, err)
+        local saved = write_file(workdir .. "/list." .. output, printed)
+        code, _, err = run("put bucket-two " .. saved)
+        assert.are.equal(0, code, output .. ": " .. err)
+        assert.are.same(rules_on("examplebucket"), rules_on("bucket-two"))
+        for _, id in ipairs(ids) do assert.are.equal(0, (run("delete bucket-two " .. id))) end
+      end
+    end)
+
+    it("prints an empty list for a bucket without rules", function()
+      assert.are.same({}, rules_on("bucket-three"))
+      local _, lua_text = run("list bucket-three -o lua")
+      assert.are.same({}, assert(load(lua_text, "=list", "t", {}))())
+    end)
+
+    it("deletes several rules; a missing rule is a service error on stderr, exit 1", function()
+      assert.are.equal(0, (run("put examplebucket " .. FIXTURES .. "rule.lua")))
+      assert.are.equal(0, (run("put examplebucket " .. FIXTURES .. "rule.json")))
+      local code, out, err = run("delete examplebucket lua-rule json-rule")
+      assert.are.equal(0, code, err)
+      assert.are.equal("", out)
+      code, out, err = run("get examplebucket lua-rule")
+      assert.are.equal(1, code)
+      assert.are.equal("", out)
+      assert.truthy(err:find("service error 404 NoSuchInventory", 1, true), err)
+    end)
+
+    it("refuses an invalid rule before sending anything, exit 2", function()
+      local before = last_request_id()
+      local code, out, err = run("put examplebucket " .. FIXTURES .. "invalid.json")
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.truthy(err:find("IsEnable: unknown element; did you mean IsEnabled?", 1, true), err)
+      assert.are.same({}, requests_after(before))
+      -- Checked before any connection setting is: no endpoint or region is needed to be told.
+      code, out, err = run("put examplebucket " .. FIXTURES .. "invalid.json",
+        { OSS_ENDPOINT = false, OSS_REGION = false })
+      assert.are.equal("", out)
+      assert.are.equal(2, code, err)
+      assert.truthy(err:find("IsEnable: unknown element", 1, true), err)
+    end)
+  end)
+
+  describe("validate", function()
+    it("prints every problem of every file with its file, element path and reason", function()
+      local invalid, state = FIXTURES .. "invalid.json", FIXTURES .. "invalid_state.lua"
+      local code, out, err = run(("validate %s %s %s"):format(FIXTURES .. "rule.lua", invalid, state))
+      assert.are.equal(2, code)
+      assert.are.equal(FIXTURES .. "rule.lua: ok (1 rule)\n", out)
+      local expected = {
+        invalid .. ": Id: expected only letters, digits",
+        invalid .. ": IsEnable: unknown element; did you mean IsEnabled?",
+        invalid .. ": IsEnabled: required element is missing",
+        invalid .. ": Filter: LowerSizeBound must not be greater than UpperSizeBound",
+        invalid .. ": Destination.OSSBucketDestination.AccountId: expected digits only",
+        invalid .. ': Schedule.Frequency: expected one of Daily, Weekly, Monthly, Once, got "Hourly"',
+        invalid .. ': OptionalFields.Field[2]: expected one of Size,',
+        state .. ": bucket: unknown element (expected buckets)",
+        state .. ": buckets.Not_A_Bucket: expected a bucket name",
+        state .. ': buckets.examplebucket[2].Id: "same" is already the Id of rule [1]',
+        state .. ': buckets.examplebucket[3].Schedule.Frequency: expected one of Daily, Weekly, Monthly, Once, got "Yearly"',
+      }
+      for _, line in ipairs(expected) do
+        assert.truthy(err:find("oss-inventory: " .. line, 1, true), line .. "\n" .. err)
+      end
+      local _, lines = err:gsub("\n", "")
+      assert.are.equal(#expected, lines, err)
+    end)
+
+    it("accepts the three formats, a list and a desired state, offline", function()
+      local state = write_state("state", state_of(3, { "examplebucket", "bucket-two" }), "json")
+      local code, out, err = run(("validate %s %s %s %s"):format(FIXTURES .. "rule.lua", FIXTURES .. "rule.json",
+        FIXTURES .. "rule.xml", state), { OSS_ENDPOINT = "http://127.0.0.1:1" })
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find(state .. ": ok (6 rules)", 1, true), out)
+    end)
+
+    it("says where a document cannot be read", function()
+      local broken = write_file(workdir .. "/broken.json", '{ "Id": ')
+      local code, _, err = run("validate " .. broken)
+      assert.are.equal(2, code)
+      assert.truthy(err:find(broken .. ": invalid JSON", 1, true), err)
+      local wrong = write_file(workdir .. "/wrong.xml", "<Rule/>")
+      code, _, err = run("validate " .. wrong)
+      assert.are.equal(2, code)
+      assert.truthy(err:find("expected root element <InventoryConfiguration>", 1, true), err)
+    end)
+  end)
+
+  describe("plan and apply", function()
+    it("plans, applies and re-applies 50 rules on each of 3 buckets; the second apply does nothing", function()
+      local state = write_state("fleet", state_of(50), "lua")
+      local started = now()
+      local code, out, err = run("plan --detailed-exitcode " .. state)
+      assert.are.equal(3, code, err)
+      assert.truthy(out:find("Plan: 150 to create, 0 to replace, 0 to delete, 0 unchanged.", 1, true), out)
+      assert.truthy(out:find("bucket-two: 50 to create", 1, true), out)
+      assert.truthy(out:find('      + Schedule.Frequency: "Daily"', 1, true), out)
+
+      local before = last_request_id()
+      code, out, err = run("apply --jobs 3 " .. state)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Apply complete: 150 created, 0 replaced, 0 deleted.", 1, true), out)
+      assert.are.same({ GET = 3, PUT = 150, DELETE = 0 }, count_methods(requests_after(before)))
+      for _, bucket in ipairs(BUCKETS) do assert.are.equal(50, #rules_on(bucket)) end
+
+      before = last_request_id()
+      code, out, err = run("apply --jobs 3 " .. state)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("No changes: 150 rules on 3 buckets are as wanted.", 1, true), out)
+      assert.are.same({ GET = 3, PUT = 0, DELETE = 0 }, count_methods(requests_after(before)))
+      code = run("plan --detailed-exitcode " .. state)
+      assert.are.equal(0, code)
+      local seconds = now() - started
+      print(("\n    plan + apply + apply + plan, 3 buckets x 50 rules: %.2f s"):format(seconds))
+      assert.is_true(seconds < 60)
+    end)
+
+    it("applies buckets at once with --jobs, one after another with --jobs 1", function()
+      -- Each put is held 0.5 s: only workers running side by side can have three buckets' puts in flight.
+      local function first_puts(jobs)
+        emulator:reset()
+        emulator:faults { { method = "PUT", delay = 0.5, times = 6 } }
+        local code, _, err = run(("apply --jobs %d %s"):format(jobs, write_state("jobs", state_of(2), "json")))
+        assert.are.equal(0, code, err)
+        local buckets = {}
+        for _, request in ipairs(emulator:requests()) do
+          if request.method == "PUT" and #buckets < 3 then buckets[#buckets + 1] = request.target:match("^/([^/?]+)") end
+        end
+        return buckets
+      end
+      local concurrent = first_puts(3)
+      table.sort(concurrent)
+      assert.are.same({ "bucket-three", "bucket-two", "examplebucket" }, concurrent)
+      local sequential = first_puts(1)
+      assert.are.equal(sequential[1], sequential[2])
+      assert.are_not.equal(sequential[2], sequential[3])
+    end)
+
+    it("replaces changed rules (delete, then put), keeps unnamed ones, and deletes them with --prune", function()
+      local json_state = write_state("small", state_of(4, { "examplebucket" }), "json")
+      assert.are.equal(0, (run("apply " .. json_state)))
+      assert.are.equal(0, (run("put examplebucket " .. FIXTURES .. "rule.xml")))
+      local changed = state_of(3, { "examplebucket" })
+      changed.buckets.examplebucket[2] = numbered_rule(2, "weekly")
+      local state = write_state("changed", changed, "lua")
+
+      local code, out, err = run("plan --detailed-exitcode " .. state)
+      assert.are.equal(3, code, err)
+      assert.truthy(out:find("examplebucket: 0 to create, 1 to replace, 0 to delete, 2 unchanged, "
+        .. "2 not in the file (kept; --prune deletes them)", 1, true), out)
+      assert.truthy(out:find('  ~ replace rule-02\n      ~ Schedule.Frequency: "Daily" -> "Weekly"\n', 1, true), out)
+
+      code, out, err = run("plan --prune " .. state)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("  - delete rule-04\n", 1, true), out)
+      assert.truthy(out:find("  - delete xml-rule\n", 1, true), out)
+
+      local before = last_request_id()
+      code, out, err = run("apply --prune " .. state)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Apply complete: 0 created, 1 replaced, 2 deleted.", 1, true), out)
+      local methods = {}
+      for _, request in ipairs(requests_after(before)) do
+        if request.method ~= "GET" then methods[#methods + 1] = request.method .. " " .. request.target end
+      end
+      assert.are.equal(4, #methods)
+      assert.truthy(methods[3]:find("^DELETE .*inventoryId=rule%-02"), methods[3])
+      assert.truthy(methods[4]:find("^PUT .*inventoryId=rule%-02"), methods[4])
+      local ids = {}
+      for _, rule in ipairs(rules_on("examplebucket")) do ids[rule.Id] = rule.Schedule.Frequency end
+      assert.are.same({ ["rule-01"] = "Daily", ["rule-02"] = "Weekly", ["rule-03"] = "Daily" }, ids)
+      assert.are.equal(0, (run("plan --prune --detailed-exitcode " .. state)))
+    end)
+
+    it("finishes on a second run what a failed apply left part way", function()
+      assert.are.equal(0, (run("apply " .. write_state("first", state_of(5), "json"))))
+      local state = write_state("second", state_of(5, nil, "weekly"), "json")
+      -- bucket-two's second put fails after its delete went through: that rule is gone, the rest not yet replaced.
+      emulator:faults { { method = "PUT", bucket = "bucket-two", status = 403, code = "AccessDenied", times = 1 } }
+      local code, out, err = run("apply --jobs 2 " .. state)
+      assert.are.equal(1, code)
+      assert.truthy(err:find("bucket-two: replace rule-01 failed: service error 403 AccessDenied", 1, true), err)
+      assert.truthy(err:find("apply stopped part way: 0 created, 10 replaced, 0 deleted; run it again", 1, true), err)
+      assert.falsy(out:find("Apply complete", 1, true))
+      assert.are.equal(4, #rules_on("bucket-two"))
+
+      code, out, err = run("plan --detailed-exitcode " .. state)
+      assert.are.equal(3, code, err)
+      assert.truthy(out:find("Plan: 1 to create, 4 to replace, 0 to delete, 10 unchanged.", 1, true), out)
+      code, out, err = run("apply --jobs 2 " .. state)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Apply complete: 1 created, 4 replaced, 0 deleted.", 1, true), out)
+      assert.are.equal(0, (run("plan --detailed-exitcode " .. state)))
+    end)
+
+    it("finishes on a second run an apply killed part way", function()
+      local state = write_state("killed", state_of(20, { "examplebucket" }), "lua")
+      emulator:faults { { method = "PUT", delay = 0.05, times = 20 } }
+      local launcher = assert(io.popen(command_line("apply " .. state) .. " >/dev/null 2>&1 & echo $!"))
+      local pid = assert(tonumber(launcher:read("*l")))
+      launcher:close()
+      local puts = 0
+      for _ = 1, 400 do
+        puts = count_methods(emulator:requests()).PUT
+        if puts >= 5 then break end
+        os.execute("sleep 0.05")
+      end
+      os.execute("kill -9 " .. pid .. " 2>/dev/null")
+      assert.is_true(puts >= 5, "the apply never got going")
+      local stored = #rules_on("examplebucket")
+      assert.is_true(stored >= 4 and stored < 20, "stored " .. stored)
+
+      local code, out, err = run("apply " .. state)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find(("Apply complete: %d created"):format(20 - stored), 1, true), out)
+      assert.are.equal(20, #rules_on("examplebucket"))
+      assert.are.equal(0, (run("plan --detailed-exitcode " .. state)))
+    end)
+
+    it("refuses a file that is not a desired state, and an invalid one, before reading any bucket", function()
+      local before = last_request_id()
+      local code, _, err = run("plan " .. FIXTURES .. "rule.lua")
+      assert.are.equal(2, code)
+      assert.truthy(err:find("expected a desired state", 1, true), err)
+      code, _, err = run("apply " .. FIXTURES .. "invalid_state.lua")
+      assert.are.equal(2, code)
+      assert.truthy(err:find("buckets.Not_A_Bucket", 1, true), err)
+      assert.are.same({}, requests_after(before))
+    end)
+  end)
+
+  describe("progress line", function()
+    it("is shown on a terminal's stderr during apply, and not with --no-progress", function()
+      local state = write_state("terminal", state_of(3, { "examplebucket", "bucket-two" }), "lua")
+      local function on_terminal(arguments)
+        -- script(1) gives the command a pseudo-terminal, as an operator's shell would.
+        local pipe = assert(io.popen("script -qec " .. shell_quote(command_line(arguments)) .. " /dev/null"))
+        local text = pipe:read("*a")
+        pipe:close()
+        return text
+      end
+      local text = on_terminal("apply --jobs 2 " .. state)
+      assert.truthy(text:find("\r\27[Kapply: 6/6  ", 1, true), text)
+      assert.truthy(text:find("Apply complete: 6 created", 1, true), text)
+      text = on_terminal("apply --no-progress --prune " .. write_state("empty", state_of(0, BUCKETS), "lua"))
+      assert.truthy(text:find("Apply complete: 0 created, 0 replaced, 6 deleted.", 1, true), text)
+      assert.falsy(text:find("\27[K", 1, true), text)
+    end)
+
+    it("rewrites one line in place when enabled, and prints nothing when not", function()
+      local progress = require "oss.cli.progress"
+      local path = workdir .. "/progress"
+      local file = assert(io.open(path, "wb"))
+      local shown = progress.new(2, true, file)
+      shown:step(false, "a create r1")
+      shown:step(true, "a create r2")
+      shown:finish()
+      file:close()
+      assert.are.equal("\r\27[Kapply: 1/2  a create r1\r\27[Kapply: 2/2 (1 failed)  a create r2\r\27[K",
+        read_file(path))
+      file = assert(io.open(path, "wb"))
+      shown = progress.new(2, false, file)
+      shown:step(false, "x")
+      shown:finish()
+      file:close()
+      assert.are.equal("", read_file(path))
+    end)
+  end)
+end)
