@@ -26,8 +26,10 @@ build = {
   modules = {
     ["oss.core"] = {
       sources = {
-        "src/buffer.c", "src/compat.c", "src/crypto.c", "src/http.c", "src/oss_core.c", "src/schema.c",
-        "src/sign.c", "src/xml_read.c", "src/xml_text.c", "src/xml_write.c",
+        "src/buffer.c", "src/compat.c", "src/crypto.c", "src/date.c", "src/http.c", "src/http_failure.c",
+        "src/http_transfer.c", "src/oss_core.c", "src/schema.c", "src/sign.c", "src/sign_canonical.c",
+        "src/sign_crypto.c", "src/uri_encode.c", "src/xml_read.c", "src/xml_record.c", "src/xml_text.c",
+        "src/xml_write.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "expat", "crypto" },
@@ -41,9 +43,22 @@ build = {
     ["oss.errors"] = "lua/oss/errors.lua",
     ["oss.inventory"] = "lua/oss/inventory.lua",
     ["oss.response"] = "lua/oss/response.lua",
+    ["oss.retry"] = "lua/oss/retry.lua",
     ["oss.schema.error"] = "lua/oss/schema/error.lua",
     ["oss.schema.inventory"] = "lua/oss/schema/inventory.lua",
     ["oss.transport.curl"] = "lua/oss/transport/curl.lua",
+    ["oss.transport.cosocket"] = "lua/oss/transport/cosocket.lua",
+    ["oss.transport.select"] = "lua/oss/transport/select.lua",
+    ["oss.cli.apply"] = "lua/oss/cli/apply.lua",
+    ["oss.cli.connection"] = "lua/oss/cli/connection.lua",
+    ["oss.cli.desired"] = "lua/oss/cli/desired.lua",
+    ["oss.cli.documents"] = "lua/oss/cli/documents.lua",
+    ["oss.cli.main"] = "lua/oss/cli/main.lua",
+    ["oss.cli.plan"] = "lua/oss/cli/plan.lua",
+    ["oss.cli.problems"] = "lua/oss/cli/problems.lua",
+    ["oss.cli.progress"] = "lua/oss/cli/progress.lua",
+    ["oss.cli.shape"] = "lua/oss/cli/shape.lua",
+    ["oss.cli.text_writer"] = "lua/oss/cli/text_writer.lua",
     ["oss.emulator"] = "lua/oss/emulator/init.lua",
     ["oss.emulator.addressing"] = "lua/oss/emulator/addressing.lua",
     ["oss.emulator.admin"] = "lua/oss/emulator/admin.lua",
@@ -66,6 +81,7 @@ build = {
   install = {
     bin = {
       ["oss-emulator"] = "bin/oss-emulator",
+      ["oss-inventory"] = "bin/oss-inventory",
     },
   },
 }
