@@ -140,6 +140,7 @@ describe("the example gateway (examples/nginx.conf) in a real nginx", function()
     assert.are.equal(201, status)
     local again
     status, again = call("GET", "/inventory/examplebucket/" .. rules.syntax.Id)
+    assert.are.equal(200, status)
     assert.are.same(stored, again)
 
     local methods = {}

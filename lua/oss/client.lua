@@ -137,7 +137,8 @@ function Client.new(options)
     return nil, errors.validation("expected a region id such as cn-hangzhou", "region")
   end
   if region and region:find("^oss%-") then
-    return nil, errors.validation("give the region id without the oss- prefix (cn-hangzhou, not oss-cn-hangzhou)", "region")
+    return nil, errors.validation("give the region id without the oss- prefix (cn-hangzhou, not oss-cn-hangzhou)",
+      "region")
   end
   if version == "v4" and not region then
     return nil, errors.validation("required for V4 signing", "region")
@@ -154,6 +155,9 @@ function Client.new(options)
   if not policy then return nil, policy_err end
   local settings, settings_err = transport_settings(options, parsed.scheme, options.getenv or os.getenv)
   if not settings then return nil, settings_err end
+  local transport, transport_err = options.transport, nil
+  if not transport then transport, transport_err = default_transport(settings) end
+  if not transport then return nil, transport_err end
   warn_unverified(options)
 
   local style = "virtual"
@@ -170,7 +174,7 @@ function Client.new(options)
     _clock_offset = 0,
     _signer = core.signer(),
     _retry = policy,
-    _transport = options.transport or default_transport(settings),
+    _transport = transport,
   }, Client)
 end
 
