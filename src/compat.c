@@ -28,6 +28,19 @@ void oss_setmetatable(lua_State *L, const char *type_name)
     lua_setmetatable(L, -2);
 }
 
+void oss_define_type(lua_State *L, const char *type_name, const luaL_Reg *metamethods, const luaL_Reg *methods)
+{
+    if (luaL_newmetatable(L, type_name)) {
+        oss_setfuncs(L, metamethods);
+        lua_newtable(L);
+        oss_setfuncs(L, methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushliteral(L, "locked");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+}
+
 int oss_tointeger(lua_State *L, int index, lua_Integer *out)
 {
     if (lua_type(L, index) != LUA_TNUMBER)

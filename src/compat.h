@@ -22,6 +22,10 @@ void oss_setfuncs(lua_State *L, const luaL_Reg *funcs);
 void *oss_testudata(lua_State *L, int index, const char *type_name);
 void oss_setmetatable(lua_State *L, const char *type_name);
 
+/* Creates the metatable of a userdata type once: `metamethods` on it, `methods` as its __index, and the
+ * metatable itself hidden from Lua (getmetatable answers "locked"). Leaves the stack as it was. */
+void oss_define_type(lua_State *L, const char *type_name, const luaL_Reg *metamethods, const luaL_Reg *methods);
+
 /* Reads an integral number at `index`; returns 0 (and leaves *out alone) if the value is not one. */
 int oss_tointeger(lua_State *L, int index, lua_Integer *out);
 

@@ -107,50 +107,50 @@ static long base64_decode(const unsigned char *in, size_t length, unsigned char 
     return written;
 }
 
-static int lua_md5(lua_State *L)
+/* digest(data) for the Lua API: the raw bytes of `md` over the string at index 1. */
+static int push_digest(lua_State *L, const EVP_MD *md, const char *name)
 {
     size_t length;
     const char *data = luaL_checklstring(L, 1, &length);
-    unsigned char out[OSS_MD5_SIZE];
-    if (!oss_md5(data, length, out))
-        return luaL_error(L, "md5: OpenSSL failed");
-    lua_pushlstring(L, (const char *)out, sizeof out);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int out_length = 0;
+    if (EVP_Digest(data, length, out, &out_length, md, NULL) != 1)
+        return luaL_error(L, "%s: OpenSSL failed", name);
+    lua_pushlstring(L, (const char *)out, out_length);
     return 1;
+}
+
+/* hmac(key, data) for the Lua API: the raw HMAC bytes of `md`. */
+static int push_hmac(lua_State *L, const EVP_MD *md, const char *name)
+{
+    size_t key_length, length;
+    const char *key = luaL_checklstring(L, 1, &key_length);
+    const char *data = luaL_checklstring(L, 2, &length);
+    unsigned char out[EVP_MAX_MD_SIZE];
+    if (!hmac(md, key, key_length, data, length, out))
+        return luaL_error(L, "%s: OpenSSL failed", name);
+    lua_pushlstring(L, (const char *)out, (size_t)EVP_MD_get_size(md));
+    return 1;
+}
+
+static int lua_md5(lua_State *L)
+{
+    return push_digest(L, EVP_md5(), "md5");
 }
 
 static int lua_sha256(lua_State *L)
 {
-    size_t length;
-    const char *data = luaL_checklstring(L, 1, &length);
-    unsigned char out[OSS_SHA256_SIZE];
-    if (!oss_sha256(data, length, out))
-        return luaL_error(L, "sha256: OpenSSL failed");
-    lua_pushlstring(L, (const char *)out, sizeof out);
-    return 1;
+    return push_digest(L, EVP_sha256(), "sha256");
 }
 
 static int lua_hmac_sha1(lua_State *L)
 {
-    size_t key_length, length;
-    const char *key = luaL_checklstring(L, 1, &key_length);
-    const char *data = luaL_checklstring(L, 2, &length);
-    unsigned char out[OSS_SHA1_SIZE];
-    if (!oss_hmac_sha1(key, key_length, data, length, out))
-        return luaL_error(L, "hmac_sha1: OpenSSL failed");
-    lua_pushlstring(L, (const char *)out, sizeof out);
-    return 1;
+    return push_hmac(L, EVP_sha1(), "hmac_sha1");
 }
 
 static int lua_hmac_sha256(lua_State *L)
 {
-    size_t key_length, length;
-    const char *key = luaL_checklstring(L, 1, &key_length);
-    const char *data = luaL_checklstring(L, 2, &length);
-    unsigned char out[OSS_SHA256_SIZE];
-    if (!oss_hmac_sha256(key, key_length, data, length, out))
-        return luaL_error(L, "hmac_sha256: OpenSSL failed");
-    lua_pushlstring(L, (const char *)out, sizeof out);
-    return 1;
+    return push_hmac(L, EVP_sha256(), "hmac_sha256");
 }
 
 /* Large inputs get a Lua-owned scratch userdata so an allocation error cannot leak a malloc'd block. */

@@ -445,15 +445,7 @@ void oss_open_http(lua_State *L)
         {"close", http_close},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, OSS_HTTP_TYPE)) {
-        oss_setfuncs(L, metamethods);
-        lua_newtable(L);
-        oss_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-    }
-    lua_pop(L, 1);
+    oss_define_type(L, OSS_HTTP_TYPE, metamethods, methods);
     lua_pushcfunction(L, http_new);
     lua_setfield(L, -2, "http");
 }

@@ -279,15 +279,7 @@ void oss_open_schema(lua_State *L)
         {"name", schema_name},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, OSS_SCHEMA_TYPE)) {
-        oss_setfuncs(L, methods);
-        lua_newtable(L);
-        oss_setfuncs(L, index);
-        lua_setfield(L, -2, "__index");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-    }
-    lua_pop(L, 1);
+    oss_define_type(L, OSS_SCHEMA_TYPE, methods, index);
     lua_pushcfunction(L, schema_new);
     lua_setfield(L, -2, "schema");
 }

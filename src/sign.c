@@ -437,15 +437,7 @@ void oss_open_sign(lua_State *L)
         {"close", signer_close},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, OSS_SIGNER_TYPE)) {
-        oss_setfuncs(L, metamethods);
-        lua_newtable(L);
-        oss_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-    }
-    lua_pop(L, 1);
+    oss_define_type(L, OSS_SIGNER_TYPE, metamethods, methods);
     lua_pushcfunction(L, signer_new);
     lua_setfield(L, -2, "signer");
     push_signer(L);

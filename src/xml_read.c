@@ -306,15 +306,7 @@ void oss_open_xml_read(lua_State *L)
         {"close", reader_close},
         {NULL, NULL},
     };
-    if (luaL_newmetatable(L, OSS_XML_READER_TYPE)) {
-        oss_setfuncs(L, metamethods);
-        lua_newtable(L);
-        oss_setfuncs(L, methods);
-        lua_setfield(L, -2, "__index");
-        lua_pushliteral(L, "locked");
-        lua_setfield(L, -2, "__metatable");
-    }
-    lua_pop(L, 1);
+    oss_define_type(L, OSS_XML_READER_TYPE, metamethods, methods);
     lua_pushcfunction(L, xml_reader_new);
     lua_setfield(L, -2, "xml_reader");
     lua_pushcfunction(L, xml_read);
