@@ -43,6 +43,7 @@ build = {
     ["oss.errors"] = "lua/oss/errors.lua",
     ["oss.inventory"] = "lua/oss/inventory.lua",
     ["oss.response"] = "lua/oss/response.lua",
+    ["oss.stored_form"] = "lua/oss/stored_form.lua",
     ["oss.retry"] = "lua/oss/retry.lua",
     ["oss.schema.error"] = "lua/oss/schema/error.lua",
     ["oss.schema.inventory"] = "lua/oss/schema/inventory.lua",

@@ -10,16 +10,7 @@ local STS_ID, STS_SECRET, STS_TOKEN = "ak-sts", "secret-sts", "sts-token/value+=
 local BUCKETS = { "examplebucket", "emptybucket", "pagedbucket", "destbucket", "destination-bucket", "test-inc-bi-bj" }
 
 -- The service stores Filter/StorageClass members sorted; compare rules the way the service means them.
-local function normalised(rule)
-  local copy = shared.copy(rule)
-  if copy.Filter and copy.Filter.StorageClass then
-    local members = {}
-    for member in copy.Filter.StorageClass:gmatch("[^,]+") do members[#members + 1] = member end
-    table.sort(members)
-    copy.Filter.StorageClass = table.concat(members, ",")
-  end
-  return copy
-end
+local normalised = require("oss.stored_form").rule
 
 describe("the client against the emulator", function()
   local emulator, client

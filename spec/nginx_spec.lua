@@ -42,16 +42,7 @@ local function rule_json(id)
   return cjson.encode(rule)
 end
 
-local function normalised(rule)
-  local copy = shared.copy(rule)
-  if copy.Filter and copy.Filter.StorageClass then
-    local members = {}
-    for member in copy.Filter.StorageClass:gmatch("[^,]+") do members[#members + 1] = member end
-    table.sort(members)
-    copy.Filter.StorageClass = table.concat(members, ",")
-  end
-  return copy
-end
+local normalised = require("oss.stored_form").rule
 
 describe("the transport choice outside nginx", function()
   it("is libcurl, and the cosocket transport refuses what it cannot honour", function()

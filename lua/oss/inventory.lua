@@ -4,6 +4,7 @@ local core = require "oss.core"
 local errors = require "oss.errors"
 local Client = require "oss.client"
 local schemas = require "oss.schema.inventory"
+local stored_form = require "oss.stored_form"
 
 local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
 local LIST_RESULT = core.schema(schemas.ListInventoryConfigurationsResult)
@@ -23,22 +24,9 @@ local function check_options(options)
   end
 end
 
--- The rule as the service means it: Filter/StorageClass members are stored sorted, so sort before comparing.
+-- The rule as the service means it, as bytes: two rules are the same rule when these are equal.
 local function canonical_body(config)
-  local filter = config.Filter
-  local classes = filter and filter.StorageClass
-  if type(classes) == "string" then
-    local members = {}
-    for member in classes:gmatch("[^,]+") do members[#members + 1] = member end
-    table.sort(members)
-    local copy = {}
-    for name, value in pairs(config) do copy[name] = value end
-    copy.Filter = {}
-    for name, value in pairs(filter) do copy.Filter[name] = value end
-    copy.Filter.StorageClass = table.concat(members, ",")
-    config = copy
-  end
-  return core.xml_write(CONFIGURATION, config)
+  return core.xml_write(CONFIGURATION, stored_form.rule(config))
 end
 
 -- A retried put answered 409 after an attempt whose answer was lost: that attempt may have stored the rule.

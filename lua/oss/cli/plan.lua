@@ -1,16 +1,10 @@
 -- Compares the rules a bucket should have with the rules it has, and prints the difference as a readable diff.
 
+local stored_form = require "oss.stored_form"
+
 local plan = {}
 
 local ACTION_ORDER = { delete = 1, replace = 2, create = 3, unchanged = 4 }
-
--- The service stores some values in its own spelling; compare them as it means them.
-local function canonical_storage_classes(text)
-  local members = {}
-  for member in text:gmatch("[^,%s]+") do members[#members + 1] = member end
-  table.sort(members)
-  return table.concat(members, ",")
-end
 
 local function value_text(value)
   if type(value) == "string" then return string.format("%q", value) end
@@ -33,17 +27,7 @@ local function flatten(value, path, out)
     out[path] = "[" .. table.concat(items, ", ") .. "]"
   else
     for key, item in pairs(value) do
-      local name = path == "" and tostring(key) or (path .. "." .. tostring(key))
-      if not (name == "Filter.StorageClass" and type(item) == "string") then
-        flatten(item, name, out)
-      else
-        out[name] = value_text(canonical_storage_classes(item))
-      end
-    end
-    -- An empty <Encryption/> means none, as the service reads it.
-    if path == "Destination.OSSBucketDestination" and type(value.Encryption) == "table"
-        and next(value.Encryption) == nil then
-      out["Destination.OSSBucketDestination.Encryption"] = nil
+      flatten(item, path == "" and tostring(key) or (path .. "." .. tostring(key)), out)
     end
   end
   return out
@@ -58,8 +42,9 @@ end
 
 --- What turns `current` into `wanted`: { { sign = "+" | "-" | "~", path, before, after } }, empty when equal.
 function plan.changes(current, wanted)
-  local before = current and flatten(current, "", {}) or {}
-  local after = wanted and flatten(wanted, "", {}) or {}
+  -- compared as the service stores them, so its own spelling of a value is no change
+  local before = current and flatten(stored_form.rule(current), "", {}) or {}
+  local after = wanted and flatten(stored_form.rule(wanted), "", {}) or {}
   local union = {}
   for key in pairs(before) do union[key] = true end
   for key in pairs(after) do union[key] = true end

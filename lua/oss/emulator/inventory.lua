@@ -2,6 +2,7 @@
 local core = require "oss.core"
 local errors = require "oss.emulator.errors"
 local schemas = require "oss.schema.inventory"
+local stored_form = require "oss.stored_form"
 
 local M = {}
 
@@ -14,31 +15,6 @@ local list_schema = core.schema(schemas.ListInventoryConfigurationsResult)
 
 local function xml_answer(status, body)
   return { status = status, body = XML_DECLARATION .. body, content_type = "application/xml" }
-end
-
-local function sorted_storage_classes(text)
-  local members = {}
-  for member in text:gmatch("[^,]+") do
-    members[#members + 1] = (member:gsub("^%s+", ""):gsub("%s+$", ""))
-  end
-  table.sort(members)
-  return table.concat(members, ",")
-end
-
--- What the service stores differs from what it was sent: StorageClass members come back sorted, and an empty
--- <Encryption/> (which SDKs send when no encryption is asked for) means none.
-local function normalise(rule)
-  if type(rule.Filter) == "table" and type(rule.Filter.StorageClass) == "string" then
-    rule.Filter.StorageClass = sorted_storage_classes(rule.Filter.StorageClass)
-  end
-  local destination = type(rule.Destination) == "table" and rule.Destination.OSSBucketDestination
-  if type(destination) == "table" then
-    local encryption = destination.Encryption
-    if encryption == "" or (type(encryption) == "table" and next(encryption) == nil) then
-      destination.Encryption = nil
-    end
-  end
-  return rule
 end
 
 local function check_destination(store, source, rule)
@@ -83,7 +59,7 @@ function M.put(context)
   if not rule then
     return nil, errors.new("MalformedXML", nil, { extra = { { "Detail", read_error } } })
   end
-  rule = normalise(rule)
+  rule = stored_form.rule(rule)
   local serialised, reason, path = core.xml_write(configuration_schema, rule)
   if not serialised then
     return nil, errors.new("InvalidArgument", (path and path ~= "" and (path .. ": ") or "") .. reason)
