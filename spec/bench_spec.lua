@@ -1,0 +1,61 @@
+-- make bench's scripts, run in smoke mode (a few iterations each) so that none of them can rot; nothing is timed.
+
+-- LuaJIT's popen close does not report the exit status, so the shell prints it last.
+local function run(command)
+  local pipe = assert(io.popen(command .. " 2>&1; echo \"exit status $?\""))
+  local output = pipe:read("*a")
+  pipe:close()
+  local body, status = output:match("^(.-)exit status (%d+)\n$")
+  return body, tonumber(status)
+end
+
+-- Every contender's row of the report: label, then a positive median and its unit.
+local ROWS = {
+  { "lua-oss, Lua 5.4", "us" }, { "lua-oss, LuaJIT", "us" }, { "ali-oss (Node)", "us" },
+  { "limit: OpenSSL (C)", "us" }, { "split: xml_write, Lua 5.4", "us" }, { "split: obj2xml, ali-oss", "us" },
+  { "split: sign_v4, LuaJIT", "us" }, { "split: authorizationV4, ali-oss", "us" },
+  { "lua-oss, libcurl, Lua 5.4", "req/s" }, { "lua-oss in nginx, cosockets", "req/s" },
+  { "ali-oss (Node, keep-alive)", "req/s" }, { "limit: wrk -c1 -t1", "req/s" },
+  { "ali-oss (xml2js + formatInventoryConfig)", "us" }, { "limit: Expat, empty callbacks", "us" },
+  { "after 10 (smoke)", "kB" }, { "after 100 (smoke)", "kB" },
+}
+
+local function literal(text)
+  return (text:gsub("%p", "%%%0"))
+end
+
+describe("make bench", function()
+  local output, status
+
+  setup(function()
+    output, status = run("BENCH_SMOKE=1 lua5.4 bench/run.lua")
+  end)
+
+  it("runs every bench script to the end in smoke mode", function()
+    assert.are.equal(0, status, output)
+    assert.truthy(output:find("SMOKE MODE", 1, true), output)
+    for _, title in ipairs { "1. prepare", "2. throughput", "3. parse", "4. memory" } do
+      assert.truthy(output:find("\n" .. title, 1, true), title .. " missing from:\n" .. output)
+    end
+  end)
+
+  it("reports a positive median for every contender, lua-oss, ali-oss and each limit", function()
+    assert.are.equal(0, status, output)
+    for _, row in ipairs(ROWS) do
+      local median = output:match("\n%s+" .. literal(row[1]) .. "%s+([%d.]+) " .. literal(row[2]) .. "%s")
+      assert.truthy(median, row[1] .. " missing from:\n" .. output)
+      assert.is_true(tonumber(median) > 0, row[1])
+    end
+  end)
+
+  it("prints each ratio against its target", function()
+    assert.are.equal(0, status, output)
+    local ratios = 0
+    for verdict in output:gmatch("%d%.%d%dx%s+target [<>]= [%d.]+: (%a+)") do
+      assert.truthy(verdict == "met" or verdict == "MISSED", verdict)
+      ratios = ratios + 1
+    end
+    -- prepare 4, throughput 2, parse 4, memory 1
+    assert.are.equal(11, ratios, output)
+  end)
+end)
