@@ -48,24 +48,9 @@ int oss_buffer_reserve(oss_buffer *buffer, size_t extra)
     return 1;
 }
 
-void oss_buffer_append(oss_buffer *buffer, const void *bytes, size_t length)
-{
-    if (length == 0 || !oss_buffer_reserve(buffer, length))
-        return;
-    memcpy(buffer->data + buffer->length, bytes, length);
-    buffer->length += length;
-}
-
 void oss_buffer_append_string(oss_buffer *buffer, const char *text)
 {
     oss_buffer_append(buffer, text, strlen(text));
-}
-
-void oss_buffer_append_char(oss_buffer *buffer, char c)
-{
-    if (!oss_buffer_reserve(buffer, 1))
-        return;
-    buffer->data[buffer->length++] = c;
 }
 
 void oss_buffer_append_hex(oss_buffer *buffer, const unsigned char *bytes, size_t length)

@@ -16,6 +16,7 @@ static void element_free(oss_element *element)
             free(element->enum_values[i]);
         free(element->enum_values);
     }
+    free(element->enum_lengths);
     if (element->children != NULL) {
         for (size_t i = 0; i < element->child_count; i++)
             element_free(&element->children[i]);
@@ -185,13 +186,17 @@ static void compile_element(lua_State *L, int table, oss_element *element, int d
         int values = lua_gettop(L);
         luaL_checktype(L, values, LUA_TTABLE);
         size_t count = oss_rawlen(L, values);
+        if (count > 64) /* the writer tracks repeated members in a 64-bit set */
+            luaL_error(L, "schema %s: an enum has at most 64 values", element->name);
         element->enum_values = checked_calloc(L, count, sizeof *element->enum_values);
+        element->enum_lengths = checked_calloc(L, count, sizeof *element->enum_lengths);
         for (size_t i = 0; i < count; i++) {
             lua_rawgeti(L, values, (int)i + 1);
             size_t value_length;
             const char *value = lua_tolstring(L, -1, &value_length);
             if (value == NULL)
                 luaL_error(L, "schema %s: enum values must be strings", element->name);
+            element->enum_lengths[element->enum_count] = value_length;
             element->enum_values[element->enum_count++] = checked_strdup(L, value, value_length);
             lua_pop(L, 1);
         }

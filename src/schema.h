@@ -50,6 +50,7 @@ typedef struct oss_element {
     int has_min, has_max; /* integers */
     long long min, max;
     char **enum_values;   /* strings: the allowed values, NULL when any value goes */
+    size_t *enum_lengths; /* their lengths, so a match needs no strlen */
     size_t enum_count;
     oss_format format;
     struct oss_element *children; /* containers, in document order */

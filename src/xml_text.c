@@ -32,13 +32,37 @@ static size_t decode_utf8(const unsigned char *s, size_t length, unsigned long *
     return size;
 }
 
-const char *oss_xml_text_problem(const char *text, size_t length, size_t *at)
+static const char *escape_of(unsigned char c)
+{
+    switch (c) {
+    case '&':
+        return "&amp;";
+    case '<':
+        return "&lt;";
+    case '>':
+        return "&gt;";
+    case '\r':
+        return "&#13;";
+    default:
+        return NULL;
+    }
+}
+
+const char *oss_xml_text_append(oss_buffer *out, const char *text, size_t length, size_t *at)
 {
     const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
+    size_t run = 0, i = 0;
     while (i < length) {
-        if (s[i] >= 0x20 && s[i] < 0x80) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '&' && c != '<' && c != '>') {
             i++;
+            continue;
+        }
+        const char *replacement = escape_of(c);
+        if (replacement != NULL) {
+            oss_buffer_append(out, text + run, i - run);
+            oss_buffer_append_string(out, replacement);
+            run = ++i;
             continue;
         }
         unsigned long code_point;
@@ -46,39 +70,12 @@ const char *oss_xml_text_problem(const char *text, size_t length, size_t *at)
         *at = i;
         if (size == 0)
             return "invalid UTF-8";
-        if (code_point < 0x20 && code_point != '\t' && code_point != '\n' && code_point != '\r')
+        if (code_point < 0x20 && code_point != '\t' && code_point != '\n')
             return "a control character";
         if (code_point == 0xFFFE || code_point == 0xFFFF)
             return "a non-character (U+FFFE or U+FFFF)";
         i += size;
     }
-    return NULL;
-}
-
-void oss_xml_text_escape(oss_buffer *out, const char *text, size_t length)
-{
-    size_t run = 0;
-    for (size_t i = 0; i < length; i++) {
-        const char *replacement;
-        switch (text[i]) {
-        case '&':
-            replacement = "&amp;";
-            break;
-        case '<':
-            replacement = "&lt;";
-            break;
-        case '>':
-            replacement = "&gt;";
-            break;
-        case '\r':
-            replacement = "&#13;";
-            break;
-        default:
-            continue;
-        }
-        oss_buffer_append(out, text + run, i - run);
-        oss_buffer_append_string(out, replacement);
-        run = i + 1;
-    }
     oss_buffer_append(out, text + run, length - run);
+    return NULL;
 }

@@ -6,11 +6,9 @@
 
 #include "buffer.h"
 
-/* NULL if every byte of `text` is well-formed UTF-8 and an XML 1.0 Char; otherwise what is wrong, with the
- * offending byte's offset in *at. */
-const char *oss_xml_text_problem(const char *text, size_t length, size_t *at);
-
-/* Appends `text` with &, <, > and CR escaped (CR as a reference, so a reader's newline normalisation keeps it). */
-void oss_xml_text_escape(oss_buffer *out, const char *text, size_t length);
+/* Appends `text` as XML character data, with &, <, > and CR escaped (CR as a reference, so a reader's newline
+ * normalisation keeps it), checking in the same pass that it is well-formed UTF-8 made of XML 1.0 Chars.
+ * Returns NULL, or what is wrong with the offending byte's offset in *at (the output is then incomplete). */
+const char *oss_xml_text_append(oss_buffer *out, const char *text, size_t length, size_t *at);
 
 #endif

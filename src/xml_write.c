@@ -28,6 +28,7 @@ typedef struct {
     int depth;
     char unknown_key[MAX_UNKNOWN_KEY + 4]; /* a key the schema does not know, appended to the path */
     char reason[320];
+    int enum_index; /* the enum member the last string written matched, or -1 */
 } writer;
 
 #if defined(__GNUC__)
@@ -99,7 +100,7 @@ static void describe_enum(const oss_element *element, char *out, size_t size)
 static int enum_index(const oss_element *element, const char *value, size_t length)
 {
     for (size_t i = 0; i < element->enum_count; i++)
-        if (strlen(element->enum_values[i]) == length && memcmp(element->enum_values[i], value, length) == 0)
+        if (element->enum_lengths[i] == length && memcmp(element->enum_values[i], value, length) == 0)
             return (int)i;
     return -1;
 }
@@ -231,7 +232,7 @@ static int write_string(writer *w, const oss_element *element, int index)
     size_t length;
     const char *text = lua_tolstring(w->L, index, &length);
     size_t bad_at;
-    const char *problem = oss_xml_text_problem(text, length, &bad_at);
+    const char *problem = oss_xml_text_append(w->out, text, length, &bad_at);
     if (problem != NULL)
         return fail(w, "%s at byte %zu; XML 1.0 cannot carry it", problem, bad_at + 1);
     if (length < element->min_length)
@@ -239,17 +240,15 @@ static int write_string(writer *w, const oss_element *element, int index)
                     element->min_length);
     if (element->max_length && length > element->max_length)
         return fail(w, "expected at most %zu characters, got %zu", element->max_length, length);
+    w->enum_index = -1;
     if (element->enum_values != NULL && element->format != OSS_FORMAT_STORAGE_CLASSES &&
-        enum_index(element, text, length) < 0) {
+        (w->enum_index = enum_index(element, text, length)) < 0) {
         char members[256], got[48];
         describe_enum(element, members, sizeof members);
         quote_value(text, length, got, sizeof got);
         return fail(w, "expected one of %s, got \"%s\"", members, got);
     }
-    if (!check_format(w, element, text, length))
-        return 0;
-    oss_xml_text_escape(w->out, text, length);
-    return 1;
+    return check_format(w, element, text, length);
 }
 
 static int write_boolean(writer *w, int index)
@@ -278,9 +277,17 @@ static int write_integer(writer *w, const oss_element *element, int index)
             return fail(w, "expected an integer of at least %lld, got %lld", element->min, number);
         return fail(w, "expected an integer of at most %lld, got %lld", element->max, number);
     }
-    char digits[32];
-    int written = snprintf(digits, sizeof digits, "%lld", number);
-    oss_buffer_append(w->out, digits, (size_t)written);
+    /* by hand: printf's machinery costs more than the rest of an element */
+    char digits[24];
+    char *end = digits + sizeof digits, *at = end;
+    unsigned long long magnitude = number < 0 ? 0ull - (unsigned long long)number : (unsigned long long)number;
+    do {
+        *--at = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude != 0);
+    if (number < 0)
+        *--at = '-';
+    oss_buffer_append(w->out, at, (size_t)(end - at));
     return 1;
 }
 
@@ -352,18 +359,18 @@ static int write_child(writer *w, const oss_element *child, int index)
     if (count_keys(L, index) != count)
         return fail(w, "expected an array: keys 1 to n and nothing else");
     w->depth--;
+    unsigned long long listed = 0; /* enum members seen so far: the schema compiler allows at most 64 */
+    int unique_members = child->enum_values != NULL && child->type == OSS_TYPE_STRING &&
+                         child->format != OSS_FORMAT_STORAGE_CLASSES;
     for (size_t i = 1; i <= count; i++) {
         lua_rawgeti(L, index, (int)i);
         if (!push_path(w, child, (lua_Integer)i) || !write_value(w, child, lua_gettop(L)))
             return 0;
-        if (child->enum_values != NULL && child->type == OSS_TYPE_STRING) {
-            for (size_t j = 1; j < i; j++) {
-                lua_rawgeti(L, index, (int)j);
-                int repeated = lua_rawequal(L, -1, -2);
-                lua_pop(L, 1);
-                if (repeated)
-                    return fail(w, "\"%s\" is listed twice", lua_tostring(L, -1));
-            }
+        if (unique_members) {
+            unsigned long long member = 1ull << w->enum_index;
+            if (listed & member)
+                return fail(w, "\"%s\" is listed twice", lua_tostring(L, -1));
+            listed |= member;
         }
         w->depth--;
         lua_pop(L, 1);
