@@ -28,7 +28,8 @@ int oss_buffer_reserve(oss_buffer *buffer, size_t extra)
 {
     if (buffer->failed)
         return 0;
-    if (extra <= buffer->capacity - buffer->length)
+    /* An empty buffer still gets memory, so `data + length` is never arithmetic on a null pointer. */
+    if (buffer->data != NULL && extra <= buffer->capacity - buffer->length)
         return 1;
     size_t needed = buffer->length + extra;
     if (needed < buffer->length) {
