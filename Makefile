@@ -14,7 +14,8 @@ HEADERS = $(wildcard src/*.h)
 LUA_PATH_DEV = $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_PATH := $(LUA_PATH_DEV)
 
-.PHONY: all lua54 luajit deps interop-deps test test-lua54 test-luajit demo clean
+.PHONY: all lua54 luajit deps interop-deps test test-lua54 test-luajit demo bench clean
+.PHONY: check check-sanitizers check-valgrind fuzz fuzz-targets
 
 all: lua54 luajit
 
@@ -47,6 +48,46 @@ test-luajit: luajit
 
 demo: deps all
 	@sh tools/demo
+
+# Medians and ratios against ali-oss, wrk and the OpenSSL and Expat limits (about a minute; not part of test).
+bench: deps all interop-deps
+	lua5.4 bench/run.lua $(abspath $(BUILD))
+
+# make check: the specs under ASan+UBSan (LeakSanitizer on) and under valgrind, and the fuzz targets built.
+SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_CFLAGS = $(WARNINGS) -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L -O1 -g $(SANITIZE)
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.c,$(BUILD)/fuzz/%_fuzz,$(wildcard fuzz/*_fuzz.c))
+FUZZ_CFLAGS = $(WARNINGS) -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=fuzzer,address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all -DOSS_FUZZ_ROOT='"$(CURDIR)"' -I$(LUA54_INCDIR) -Isrc
+
+check: deps all interop-deps fuzz-targets check-sanitizers check-valgrind
+
+# lua5.4 itself is not instrumented: the sanitizer runtime comes with tools/lua-host, so spawned tools stay plain.
+$(BUILD)/asan/oss/core.so: $(SOURCES) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -I$(LUA54_INCDIR) -shared -o $@ $(SOURCES) $(LDFLAGS) $(LIBS)
+
+$(BUILD)/asan/lua-host: tools/lua-host.c
+	@mkdir -p $(@D)
+	$(CC) $(WARNINGS) -O1 -g $(SANITIZE) -I$(LUA54_INCDIR) -o $@ $< $(LDFLAGS) -llua5.4
+
+check-sanitizers: $(BUILD)/asan/oss/core.so $(BUILD)/asan/lua-host
+	@sh tools/check-sanitizers $(BUILD)/asan
+
+check-valgrind: lua54
+	@sh tools/check-valgrind $(BUILD)/lua54
+
+$(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c fuzz/fuzz_driver.c fuzz/fuzz_driver.h $(SOURCES) $(HEADERS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< fuzz/fuzz_driver.c $(SOURCES) $(LDFLAGS) -llua5.4 $(LIBS)
+
+fuzz-targets: $(FUZZ_TARGETS)
+
+# Each target runs FUZZ_SECONDS from a copy of its seed corpus in fuzz/corpus/<target>/.
+fuzz: deps fuzz-targets
+	@sh tools/run-fuzz $(BUILD)/fuzz $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)
