@@ -1,13 +1,6 @@
 -- make bench's scripts, run in smoke mode (a few iterations each) so that none of them can rot; nothing is timed.
 
--- LuaJIT's popen close does not report the exit status, so the shell prints it last.
-local function run(command)
-  local pipe = assert(io.popen(command .. " 2>&1; echo \"exit status $?\""))
-  local output = pipe:read("*a")
-  pipe:close()
-  local body, status = output:match("^(.-)exit status (%d+)\n$")
-  return body, tonumber(status)
-end
+local run = require("spec.support.shared").run
 
 -- Every contender's row of the report: label, then a positive median and its unit.
 local ROWS = {

@@ -4,14 +4,7 @@ local support = require "spec.support.emulator"
 
 local INTERPRETER = jit and "luajit" or "lua5.4"
 
--- LuaJIT's popen close does not report the exit status, so the shell prints it last.
-local function run(command)
-  local pipe = assert(io.popen(command .. " 2>&1; echo \"exit status $?\""))
-  local output = pipe:read("*a")
-  pipe:close()
-  local body, status = output:match("^(.-)exit status (%d+)\n$")
-  return body, tonumber(status)
-end
+local run = require("spec.support.shared").run
 
 local function lua_environment()
   local build = (jit and "build/luajit" or "build/lua54")

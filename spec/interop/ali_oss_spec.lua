@@ -6,19 +6,7 @@ local VERSION = "6.23.0"
 local DRIVER = support.ROOT .. "/spec/interop/drive.js"
 local PACKAGE = support.ROOT .. "/spec/interop/node_modules/ali-oss/package.json"
 
-local function read_all(path)
-  local file = io.open(path, "rb")
-  if not file then
-    return nil
-  end
-  local bytes = file:read("*a")
-  file:close()
-  return bytes
-end
-
-local function shell_quote(text)
-  return "'" .. text:gsub("'", "'\\''") .. "'"
-end
+local read_all, shell_quote = support.read_all, support.shell_quote
 
 -- Runs drive.js with `config` and returns its decoded step results; raises when node cannot run it.
 local function drive(config)

@@ -200,5 +200,7 @@ function Emulator:log()
 end
 
 M.ROOT = ROOT
+M.read_all = read_all
+M.shell_quote = shell_quote
 
 return M

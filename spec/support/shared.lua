@@ -19,4 +19,14 @@ function shared.copy(value)
   return out
 end
 
+--- Runs a shell command -> its output (stdout and stderr), its exit status.
+--- LuaJIT's popen close does not report the status, so the shell prints it last.
+function shared.run(command)
+  local pipe = assert(io.popen(command .. " 2>&1; echo \"exit status $?\""))
+  local output = pipe:read("*a")
+  pipe:close()
+  local body, status = output:match("^(.-)exit status (%d+)\n$")
+  return body, tonumber(status)
+end
+
 return shared
