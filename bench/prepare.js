@@ -18,27 +18,9 @@ const client = new OSS({
   bucket: BUCKET,
 });
 
-// The reference page's full rule (examples/reference_rules.lua, rules.full) in the keys putBucketInventory takes.
-// putBucketInventory itself only carries Prefix in Filter, so the body object is built the way it builds it, with
+// putBucketInventory itself carries only Prefix in Filter, so the body object is built the way it builds it, with
 // every element of the rule, and serialised by the same obj2xml call.
-const rule = {
-  id: 'report1',
-  isEnabled: true,
-  filter: {
-    prefix: 'Pics/', lastModifyBeginTimeStamp: 1637883649, lastModifyEndTimeStamp: 1638347592,
-    lowerSizeBound: 1024, upperSizeBound: 1048576, storageClass: 'Standard,IA',
-  },
-  OSSBucketDestination: {
-    format: 'CSV', accountId: '100000000000000', rolename: 'AliyunOSSRole', bucket: 'destbucket',
-    prefix: 'prefix1/', encryption: { 'SSE-KMS': { keyId: 'keyId' } },
-  },
-  frequency: 'Daily',
-  includedObjectVersions: 'All',
-  optionalFields: {
-    field: ['Size', 'LastModifiedDate', 'TransitionTime', 'ETag', 'StorageClass', 'IsMultipartUploaded',
-      'EncryptionStatus'],
-  },
-};
+const rule = require(path.join(__dirname, 'ali_oss_rule.js'));
 
 // putBucketInventory (lib/common/bucket/putBucketInventory.js) up to `this.request`.
 function bodyOf(inventory) {

@@ -17,21 +17,7 @@ const client = new OSS({
   retryMax: 0,
 });
 
-const inventory = {
-  id: 'report1',
-  isEnabled: true,
-  prefix: 'Pics/',
-  OSSBucketDestination: {
-    format: 'CSV', accountId: '100000000000000', rolename: 'AliyunOSSRole', bucket: 'destbucket',
-    prefix: 'prefix1/', encryption: { 'SSE-KMS': { keyId: 'keyId' } },
-  },
-  frequency: 'Daily',
-  includedObjectVersions: 'All',
-  optionalFields: {
-    field: ['Size', 'LastModifiedDate', 'TransitionTime', 'ETag', 'StorageClass', 'IsMultipartUploaded',
-      'EncryptionStatus'],
-  },
-};
+const inventory = require(path.join(__dirname, 'ali_oss_rule.js'));
 
 async function put(count) {
   const started = measure.now();

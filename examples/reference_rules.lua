@@ -4,6 +4,13 @@
 
 local rules = {}
 
+-- Both incremental samples list every incremental field; each rule gets its own array.
+local function incremental_fields()
+  return { "SequenceNumber", "RecordType", "RecordTimestamp", "Requester", "RequestId", "SourceIp", "Size",
+    "StorageClass", "LastModifiedDate", "ETag", "IsMultipartUploaded", "ObjectType", "ObjectAcl", "Crc64",
+    "EncryptionStatus" }
+end
+
 -- "Request syntax": full inventory with SSE-KMS, plus an incremental inventory.
 rules.syntax = {
   Id = "report1",
@@ -27,11 +34,7 @@ rules.syntax = {
   IncrementalInventory = {
     IsEnabled = true,
     Schedule = { Frequency = 600 },
-    OptionalFields = {
-      Field = { "SequenceNumber", "RecordType", "RecordTimestamp", "Requester", "RequestId", "SourceIp", "Size",
-        "StorageClass", "LastModifiedDate", "ETag", "IsMultipartUploaded", "ObjectType", "ObjectAcl", "Crc64",
-        "EncryptionStatus" },
-    },
+    OptionalFields = { Field = incremental_fields() },
   },
 }
 
@@ -85,11 +88,7 @@ rules.incremental = {
   IncrementalInventory = {
     IsEnabled = true,
     Schedule = { Frequency = 600 },
-    OptionalFields = {
-      Field = { "SequenceNumber", "RecordType", "RecordTimestamp", "Requester", "RequestId", "SourceIp", "Size",
-        "StorageClass", "LastModifiedDate", "ETag", "IsMultipartUploaded", "ObjectType", "ObjectAcl", "Crc64",
-        "EncryptionStatus" },
-    },
+    OptionalFields = { Field = incremental_fields() },
   },
 }
 
