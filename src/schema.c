@@ -222,6 +222,17 @@ static void compile_element(lua_State *L, int table, oss_element *element, int d
     compile_rules(L, table, element);
 }
 
+/* Interns every element's name as a Lua string kept in the table on top, so the writer can recognise a table's
+ * keys by address (Lua interns short strings, so an equal short key is this very object) before comparing bytes. */
+static void anchor_names(lua_State *L, oss_element *element)
+{
+    lua_pushlstring(L, element->name, element->name_length);
+    element->lua_name = lua_tostring(L, -1);
+    lua_rawseti(L, -2, (int)oss_rawlen(L, -2) + 1);
+    for (size_t i = 0; i < element->child_count; i++)
+        anchor_names(L, &element->children[i]);
+}
+
 oss_schema *oss_check_schema(lua_State *L, int index)
 {
     return luaL_checkudata(L, index, OSS_SCHEMA_TYPE);
@@ -242,6 +253,8 @@ static int schema_gc(lua_State *L)
     oss_schema *schema = oss_check_schema(L, 1);
     element_free(&schema->root);
     oss_buffer_free(&schema->output);
+    luaL_unref(L, LUA_REGISTRYINDEX, schema->names_ref);
+    schema->names_ref = LUA_NOREF;
     return 0;
 }
 
@@ -266,10 +279,14 @@ static int schema_new(lua_State *L)
     oss_schema *schema = oss_newuserdata(L, sizeof *schema);
     memset(schema, 0, sizeof *schema);
     oss_buffer_init(&schema->output);
+    schema->names_ref = LUA_NOREF;
     oss_setmetatable(L, OSS_SCHEMA_TYPE);
     compile_element(L, 1, &schema->root, 0);
     if (schema->root.type != OSS_TYPE_CONTAINER || schema->root.repeated)
         luaL_error(L, "schema %s: the root must be a single container", schema->root.name);
+    lua_newtable(L);
+    anchor_names(L, &schema->root);
+    schema->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 1;
 }
 

@@ -42,6 +42,7 @@ typedef struct {
 typedef struct oss_element {
     char *name;
     size_t name_length;
+    const char *lua_name; /* the schema's own Lua string of `name`: a short key equal to it is the same object */
     oss_type type;
     int required;
     int repeated;         /* a Lua array of values, one XML element each */
@@ -62,6 +63,7 @@ typedef struct oss_element {
 typedef struct {
     oss_element root;
     oss_buffer output; /* the writer's scratch space, reused across calls */
+    int names_ref;     /* registry reference to the table that keeps every element's lua_name alive */
 } oss_schema;
 
 #define OSS_SCHEMA_TYPE "oss.schema"

@@ -293,12 +293,24 @@ static int write_integer(writer *w, const oss_element *element, int index)
 
 static int write_container(writer *w, const oss_element *element, int table);
 
+/* "<Name>" or, with `closing`, "</Name>": claimed in one piece, so a tag is one capacity check and one copy. */
+static void append_tag(oss_buffer *out, const oss_element *element, int closing)
+{
+    size_t length = element->name_length;
+    char *at = oss_buffer_claim(out, length + 2 + (size_t)closing);
+    if (at == NULL)
+        return;
+    *at++ = '<';
+    if (closing)
+        *at++ = '/';
+    memcpy(at, element->name, length);
+    at[length] = '>';
+}
+
 static int write_value(writer *w, const oss_element *element, int index)
 {
     oss_buffer *out = w->out;
-    oss_buffer_append_char(out, '<');
-    oss_buffer_append(out, element->name, element->name_length);
-    oss_buffer_append_char(out, '>');
+    append_tag(out, element, 0);
     size_t content_start = out->length;
     int ok;
     switch (element->type) {
@@ -322,9 +334,7 @@ static int write_value(writer *w, const oss_element *element, int index)
         oss_buffer_append(out, "/>", 2);
         return 1;
     }
-    oss_buffer_append(out, "</", 2);
-    oss_buffer_append(out, element->name, element->name_length);
-    oss_buffer_append_char(out, '>');
+    append_tag(out, element, 1);
     return 1;
 }
 
@@ -438,32 +448,43 @@ static int fail_unknown_key(writer *w, const oss_element *element, const char *k
     return fail(w, "unknown element (expected one of %s)", names);
 }
 
+/* `slots` holds the stack index of each child's value, 0 for a child the table does not have. */
 static int check_rule(writer *w, const oss_element *element, const oss_rule *rule, const int *slots)
 {
     lua_State *L = w->L;
     const oss_element *first = &element->children[rule->first], *second = &element->children[rule->second];
-    int has_first = slots[rule->first] != 0, has_second = slots[rule->second] != 0;
+    int first_slot = slots[rule->first], second_slot = slots[rule->second];
     switch (rule->kind) {
     case OSS_RULE_EXACTLY_ONE:
-        if (has_first != has_second)
+        if ((first_slot != 0) != (second_slot != 0))
             return 1;
         return fail(w, "expected exactly one of %s, %s", first->name, second->name);
     case OSS_RULE_NOT_GREATER:
-        if (!has_first || !has_second)
+        if (!first_slot || !second_slot)
             return 1;
-        if (lua_tonumber(L, slots[rule->first]) <= lua_tonumber(L, slots[rule->second]))
+        if (lua_tonumber(L, first_slot) <= lua_tonumber(L, second_slot))
             return 1;
         return fail(w, "%s must not be greater than %s", first->name, second->name);
     case OSS_RULE_ONLY_WITH:
-        if (!has_first)
+        if (!first_slot)
             return 1;
-        if (has_second && lua_type(L, slots[rule->second]) == LUA_TSTRING &&
-            strcmp(lua_tostring(L, slots[rule->second]), rule->value) == 0)
+        if (second_slot && lua_type(L, second_slot) == LUA_TSTRING &&
+            strcmp(lua_tostring(L, second_slot), rule->value) == 0)
             return 1;
         push_path(w, first, 0);
         return fail(w, "allowed only when %s is %s", second->name, rule->value);
     }
     return 1;
+}
+
+/* The child a string key names: first by address (the schema interned every name, and Lua interns short
+ * strings), then by bytes for a key Lua did not intern. */
+static const oss_element *child_named(const oss_element *element, const char *key, size_t length)
+{
+    for (size_t i = 0; i < element->child_count; i++)
+        if (element->children[i].lua_name == key)
+            return &element->children[i];
+    return oss_find_child(element, key, length);
 }
 
 static int write_container(writer *w, const oss_element *element, int table)
@@ -473,32 +494,42 @@ static int write_container(writer *w, const oss_element *element, int table)
         return fail(w, "expected a table, got %s", luaL_typename(L, table));
     if (element->child_count > MAX_CHILDREN)
         return fail(w, "the schema gives this element too many children");
-    int slots[MAX_CHILDREN] = {0};
     int base = lua_gettop(L);
-    luaL_checkstack(L, (int)element->child_count + 8, "xml_write");
+    /* a key and its value per known child, then lua_next's pair: a table holds each key once, and the walk
+     * stops at the first key the schema does not know */
+    luaL_checkstack(L, 2 * (int)element->child_count + 8, "xml_write");
+    int slots[MAX_CHILDREN];
+    unsigned long long present = 0;
+    int top = base + 2; /* where lua_next leaves the value */
 
-    /* One pass over the keys present: each one found in the schema stays on the stack in its slot. */
+    /* One pass over the keys present. Each pair found in the schema stays on the stack, and lua_next resumes
+     * from a copy of its key pushed above it: cheaper than moving the value away from the key. */
     lua_pushnil(L);
     while (lua_next(L, table)) {
-        if (lua_type(L, -2) != LUA_TSTRING) {
+        size_t length;
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &length) : NULL;
+        if (key == NULL) {
             if (lua_type(L, -2) == LUA_TNUMBER)
                 return fail(w, "unexpected array entry [%g]; expected named elements", (double)lua_tonumber(L, -2));
             return fail(w, "unexpected %s key; expected element names", luaL_typename(L, -2));
         }
-        size_t length;
-        const char *key = lua_tolstring(L, -2, &length);
-        const oss_element *child = oss_find_child(element, key, length);
+        const oss_element *child = child_named(element, key, length);
         if (child == NULL)
             return fail_unknown_key(w, element, key, length);
-        lua_insert(L, -2); /* keep the value below the key lua_next needs */
-        slots[child - element->children] = lua_gettop(L) - 1;
+        size_t i = (size_t)(child - element->children);
+        present |= 1ull << i;
+        slots[i] = top;
+        top += 2;
+        lua_pushvalue(L, -2);
     }
 
     for (size_t i = 0; i < element->child_count; i++) {
-        const oss_element *child = &element->children[i];
-        if (child->required && slots[i] == 0) {
-            push_path(w, child, 0);
-            return fail(w, "required element is missing");
+        if (!(present & (1ull << i))) {
+            slots[i] = 0;
+            if (element->children[i].required) {
+                push_path(w, &element->children[i], 0);
+                return fail(w, "required element is missing");
+            }
         }
     }
     for (size_t i = 0; i < element->child_count; i++)
