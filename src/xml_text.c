@@ -105,6 +105,11 @@ bytewise:
     return i;
 }
 
+size_t oss_xml_text_plain_prefix(const char *text, size_t length)
+{
+    return skip_plain((const unsigned char *)text, 0, length);
+}
+
 const char *oss_xml_text_append(oss_buffer *out, const char *text, size_t length, size_t *at)
 {
     const unsigned char *s = (const unsigned char *)text;

@@ -11,4 +11,8 @@
  * Returns NULL, or what is wrong with the offending byte's offset in *at (the output is then incomplete). */
 const char *oss_xml_text_append(oss_buffer *out, const char *text, size_t length, size_t *at);
 
+/* How many leading bytes of `text` are printable ASCII other than & < >: when that is all of it, the text is
+ * valid XML character data exactly as it is, and a writer can copy it without calling oss_xml_text_append. */
+size_t oss_xml_text_plain_prefix(const char *text, size_t length);
+
 #endif

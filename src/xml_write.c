@@ -225,16 +225,52 @@ static void quote_value(const char *text, size_t length, char *out, size_t size)
     strcpy(out + kept, length > kept ? "..." : "");
 }
 
+/* "<Name>" or, with `closing`, "</Name>" at `at`; returns the byte after it. */
+static char *put_tag(char *at, const oss_element *element, int closing)
+{
+    *at++ = '<';
+    if (closing)
+        *at++ = '/';
+    memcpy(at, element->name, element->name_length);
+    at += element->name_length;
+    *at++ = '>';
+    return at;
+}
+
+/* <Name>content</Name>, `content` already XML text: one capacity check for the whole element. */
+static void append_leaf(oss_buffer *out, const oss_element *element, const char *content, size_t length)
+{
+    char *at = oss_buffer_claim(out, 2 * element->name_length + 5 + length);
+    if (at == NULL)
+        return;
+    at = put_tag(at, element, 0);
+    memcpy(at, content, length);
+    put_tag(at + length, element, 1);
+}
+
+static void append_tag(oss_buffer *out, const oss_element *element, int closing)
+{
+    char *at = oss_buffer_claim(out, element->name_length + 2 + (size_t)closing);
+    if (at != NULL)
+        put_tag(at, element, closing);
+}
+
 static int write_string(writer *w, const oss_element *element, int index)
 {
     if (lua_type(w->L, index) != LUA_TSTRING)
         return fail(w, "expected a string, got %s", luaL_typename(w->L, index));
     size_t length;
     const char *text = lua_tolstring(w->L, index, &length);
-    size_t bad_at;
-    const char *problem = oss_xml_text_append(w->out, text, length, &bad_at);
-    if (problem != NULL)
-        return fail(w, "%s at byte %zu; XML 1.0 cannot carry it", problem, bad_at + 1);
+    if (oss_xml_text_plain_prefix(text, length) == length) {
+        append_leaf(w->out, element, text, length);
+    } else {
+        size_t bad_at;
+        append_tag(w->out, element, 0);
+        const char *problem = oss_xml_text_append(w->out, text, length, &bad_at);
+        if (problem != NULL)
+            return fail(w, "%s at byte %zu; XML 1.0 cannot carry it", problem, bad_at + 1);
+        append_tag(w->out, element, 1);
+    }
     if (length < element->min_length)
         return fail(w, element->min_length == 1 ? "must not be empty" : "expected at least %zu bytes",
                     element->min_length);
@@ -251,11 +287,14 @@ static int write_string(writer *w, const oss_element *element, int index)
     return check_format(w, element, text, length);
 }
 
-static int write_boolean(writer *w, int index)
+static int write_boolean(writer *w, const oss_element *element, int index)
 {
     if (lua_type(w->L, index) != LUA_TBOOLEAN)
         return fail(w, "expected a boolean, got %s", luaL_typename(w->L, index));
-    oss_buffer_append_string(w->out, lua_toboolean(w->L, index) ? "true" : "false");
+    if (lua_toboolean(w->L, index))
+        append_leaf(w->out, element, "true", 4);
+    else
+        append_leaf(w->out, element, "false", 5);
     return 1;
 }
 
@@ -287,49 +326,30 @@ static int write_integer(writer *w, const oss_element *element, int index)
     } while (magnitude != 0);
     if (number < 0)
         *--at = '-';
-    oss_buffer_append(w->out, at, (size_t)(end - at));
+    append_leaf(w->out, element, at, (size_t)(end - at));
     return 1;
 }
 
 static int write_container(writer *w, const oss_element *element, int table);
 
-/* "<Name>" or, with `closing`, "</Name>": claimed in one piece, so a tag is one capacity check and one copy. */
-static void append_tag(oss_buffer *out, const oss_element *element, int closing)
-{
-    size_t length = element->name_length;
-    char *at = oss_buffer_claim(out, length + 2 + (size_t)closing);
-    if (at == NULL)
-        return;
-    *at++ = '<';
-    if (closing)
-        *at++ = '/';
-    memcpy(at, element->name, length);
-    at[length] = '>';
-}
-
 static int write_value(writer *w, const oss_element *element, int index)
 {
+    switch (element->type) {
+    case OSS_TYPE_STRING:
+        return write_string(w, element, index);
+    case OSS_TYPE_BOOLEAN:
+        return write_boolean(w, element, index);
+    case OSS_TYPE_INTEGER:
+        return write_integer(w, element, index);
+    case OSS_TYPE_CONTAINER:
+        break;
+    }
     oss_buffer *out = w->out;
     append_tag(out, element, 0);
     size_t content_start = out->length;
-    int ok;
-    switch (element->type) {
-    case OSS_TYPE_CONTAINER:
-        ok = write_container(w, element, index);
-        break;
-    case OSS_TYPE_STRING:
-        ok = write_string(w, element, index);
-        break;
-    case OSS_TYPE_BOOLEAN:
-        ok = write_boolean(w, index);
-        break;
-    default:
-        ok = write_integer(w, element, index);
-        break;
-    }
-    if (!ok)
+    if (!write_container(w, element, index))
         return 0;
-    if (element->type == OSS_TYPE_CONTAINER && out->length == content_start && !out->failed) {
+    if (out->length == content_start && !out->failed) {
         out->length--; /* an empty container is written as <Name/> */
         oss_buffer_append(out, "/>", 2);
         return 1;
