@@ -11,6 +11,7 @@
 static void element_free(oss_element *element)
 {
     free(element->name);
+    free(element->tags);
     if (element->enum_values != NULL) {
         for (size_t i = 0; i < element->enum_count; i++)
             free(element->enum_values[i]);
@@ -158,6 +159,24 @@ static void compile_rules(lua_State *L, int table, oss_element *element)
     lua_pop(L, 1);
 }
 
+static size_t whole_tag_chunks(size_t length)
+{
+    return (length + OSS_TAG_CHUNK - 1) / OSS_TAG_CHUNK * OSS_TAG_CHUNK;
+}
+
+static char *element_tags(lua_State *L, const char *name, size_t length, size_t *close_tag)
+{
+    *close_tag = whole_tag_chunks(length + 2);
+    char *tags = checked_calloc(L, *close_tag + whole_tag_chunks(length + 3), 1);
+    tags[0] = '<';
+    memcpy(tags + 1, name, length);
+    tags[length + 1] = '>';
+    memcpy(tags + *close_tag, "</", 2);
+    memcpy(tags + *close_tag + 2, name, length);
+    tags[*close_tag + length + 2] = '>';
+    return tags;
+}
+
 static void compile_element(lua_State *L, int table, oss_element *element, int depth)
 {
     if (depth > 32)
@@ -169,6 +188,7 @@ static void compile_element(lua_State *L, int table, oss_element *element, int d
         luaL_error(L, "schema: an element has no name");
     element->name = checked_strdup(L, name, length);
     element->name_length = length;
+    element->tags = element_tags(L, name, length, &element->close_tag);
     element->type = parse_type(L, field_string(L, table, "type", NULL), element->name);
     element->required = field_flag(L, table, "required");
     element->repeated = field_flag(L, table, "repeated");

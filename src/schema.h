@@ -39,9 +39,14 @@ typedef struct {
     char *value;
 } oss_rule;
 
+/* Tags are stored padded to whole chunks of this many bytes, so a writer copies them in fixed-size pieces. */
+#define OSS_TAG_CHUNK 16
+
 typedef struct oss_element {
     char *name;
     size_t name_length;
+    char *tags;       /* "<name>" at 0 and "</name>" at close_tag, each zero-padded to whole OSS_TAG_CHUNKs */
+    size_t close_tag; /* the offset of "</name>" in tags */
     const char *lua_name; /* the schema's own Lua string of `name`: a short key equal to it is the same object */
     oss_type type;
     int required;

@@ -43,10 +43,15 @@ static int fail(writer *w, const char *format, ...)
     return 0;
 }
 
+static int fail_too_deep(writer *w)
+{
+    return fail(w, "nested too deeply");
+}
+
 static int push_path(writer *w, const oss_element *element, lua_Integer index)
 {
     if (w->depth >= MAX_DEPTH)
-        return fail(w, "nested too deeply");
+        return fail_too_deep(w);
     w->path[w->depth].element = element;
     w->path[w->depth].index = index;
     w->depth++;
@@ -225,22 +230,32 @@ static void quote_value(const char *text, size_t length, char *out, size_t size)
     strcpy(out + kept, length > kept ? "..." : "");
 }
 
-/* "<Name>" or, with `closing`, "</Name>" at `at`; returns the byte after it. */
+/* Claims `length` bytes and makes sure a whole tag chunk more is writable, so a tag copied in whole chunks at
+ * the end of the claim spills only into capacity nobody owns yet. */
+static char *claim(oss_buffer *out, size_t length)
+{
+    size_t reserve = length + OSS_TAG_CHUNK;
+    if ((reserve > out->capacity - out->length && !oss_buffer_reserve(out, reserve)) || out->failed)
+        return NULL;
+    char *at = out->data + out->length;
+    out->length += length;
+    return at;
+}
+
+/* "<Name>" or, with `closing`, "</Name>" at `at`, copied in fixed-size chunks; returns the byte after it. */
 static char *put_tag(char *at, const oss_element *element, int closing)
 {
-    *at++ = '<';
-    if (closing)
-        *at++ = '/';
-    memcpy(at, element->name, element->name_length);
-    at += element->name_length;
-    *at++ = '>';
-    return at;
+    const char *tag = closing ? element->tags + element->close_tag : element->tags;
+    size_t length = element->name_length + 2 + (size_t)closing;
+    for (size_t done = 0; done < length; done += OSS_TAG_CHUNK)
+        memcpy(at + done, tag + done, OSS_TAG_CHUNK);
+    return at + length;
 }
 
 /* <Name>content</Name>, `content` already XML text: one capacity check for the whole element. */
 static void append_leaf(oss_buffer *out, const oss_element *element, const char *content, size_t length)
 {
-    char *at = oss_buffer_claim(out, 2 * element->name_length + 5 + length);
+    char *at = claim(out, 2 * element->name_length + 5 + length);
     if (at == NULL)
         return;
     at = put_tag(at, element, 0);
@@ -250,7 +265,7 @@ static void append_leaf(oss_buffer *out, const oss_element *element, const char 
 
 static void append_tag(oss_buffer *out, const oss_element *element, int closing)
 {
-    char *at = oss_buffer_claim(out, element->name_length + 2 + (size_t)closing);
+    char *at = claim(out, element->name_length + 2 + (size_t)closing);
     if (at != NULL)
         put_tag(at, element, closing);
 }
@@ -316,14 +331,20 @@ static int write_integer(writer *w, const oss_element *element, int index)
             return fail(w, "expected an integer of at least %lld, got %lld", element->min, number);
         return fail(w, "expected an integer of at most %lld, got %lld", element->max, number);
     }
-    /* by hand: printf's machinery costs more than the rest of an element */
+    /* by hand, two digits a step: printf's machinery costs more than the rest of an element */
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                "8081828384858687888990919293949596979899";
     char digits[24];
     char *end = digits + sizeof digits, *at = end;
     unsigned long long magnitude = number < 0 ? 0ull - (unsigned long long)number : (unsigned long long)number;
-    do {
-        *--at = (char)('0' + magnitude % 10);
-        magnitude /= 10;
-    } while (magnitude != 0);
+    while (magnitude >= 10) {
+        at -= 2;
+        memcpy(at, pairs + 2 * (magnitude % 100), 2);
+        magnitude /= 100;
+    }
+    if (magnitude != 0 || at == end)
+        *--at = (char)('0' + magnitude);
     if (number < 0)
         *--at = '-';
     append_leaf(w->out, element, at, (size_t)(end - at));
@@ -392,9 +413,10 @@ static int write_child(writer *w, const oss_element *child, int index)
     unsigned long long listed = 0; /* enum members seen so far: the schema compiler allows at most 64 */
     int unique_members = child->enum_values != NULL && child->type == OSS_TYPE_STRING &&
                          child->format != OSS_FORMAT_STORAGE_CLASSES;
+    int entry = lua_gettop(L) + 1;
     for (size_t i = 1; i <= count; i++) {
         lua_rawgeti(L, index, (int)i);
-        if (!push_path(w, child, (lua_Integer)i) || !write_value(w, child, lua_gettop(L)))
+        if (!push_path(w, child, (lua_Integer)i) || !write_value(w, child, entry))
             return 0;
         if (unique_members) {
             unsigned long long member = 1ull << w->enum_index;
