@@ -48,7 +48,7 @@ static int fail_too_deep(writer *w)
     return fail(w, "nested too deeply");
 }
 
-static int push_path(writer *w, const oss_element *element, lua_Integer index)
+static inline int push_path(writer *w, const oss_element *element, lua_Integer index)
 {
     if (w->depth >= MAX_DEPTH)
         return fail_too_deep(w);
@@ -102,7 +102,7 @@ static void describe_enum(const oss_element *element, char *out, size_t size)
     }
 }
 
-static int enum_index(const oss_element *element, const char *value, size_t length)
+static inline int enum_index(const oss_element *element, const char *value, size_t length)
 {
     for (size_t i = 0; i < element->enum_count; i++)
         if (element->enum_lengths[i] == length && memcmp(element->enum_values[i], value, length) == 0)
@@ -198,7 +198,7 @@ static int check_storage_classes(writer *w, const oss_element *element, const ch
     return 1;
 }
 
-static int check_format(writer *w, const oss_element *element, const char *text, size_t length)
+static inline int check_format(writer *w, const oss_element *element, const char *text, size_t length)
 {
     switch (element->format) {
     case OSS_FORMAT_NONE:
@@ -247,13 +247,14 @@ static char *put_tag(char *at, const oss_element *element, int closing)
 {
     const char *tag = closing ? element->tags + element->close_tag : element->tags;
     size_t length = element->name_length + 2 + (size_t)closing;
-    for (size_t done = 0; done < length; done += OSS_TAG_CHUNK)
+    memcpy(at, tag, OSS_TAG_CHUNK); /* every tag has at least one chunk; most have just one */
+    for (size_t done = OSS_TAG_CHUNK; done < length; done += OSS_TAG_CHUNK)
         memcpy(at + done, tag + done, OSS_TAG_CHUNK);
     return at + length;
 }
 
 /* <Name>content</Name>, `content` already XML text: one capacity check for the whole element. */
-static void append_leaf(oss_buffer *out, const oss_element *element, const char *content, size_t length)
+static inline void append_leaf(oss_buffer *out, const oss_element *element, const char *content, size_t length)
 {
     char *at = claim(out, 2 * element->name_length + 5 + length);
     if (at == NULL)
@@ -263,14 +264,14 @@ static void append_leaf(oss_buffer *out, const oss_element *element, const char 
     put_tag(at + length, element, 1);
 }
 
-static void append_tag(oss_buffer *out, const oss_element *element, int closing)
+static inline void append_tag(oss_buffer *out, const oss_element *element, int closing)
 {
     char *at = claim(out, element->name_length + 2 + (size_t)closing);
     if (at != NULL)
         put_tag(at, element, closing);
 }
 
-static int write_string(writer *w, const oss_element *element, int index)
+static inline int write_string(writer *w, const oss_element *element, int index)
 {
     if (lua_type(w->L, index) != LUA_TSTRING)
         return fail(w, "expected a string, got %s", luaL_typename(w->L, index));
@@ -302,7 +303,7 @@ static int write_string(writer *w, const oss_element *element, int index)
     return check_format(w, element, text, length);
 }
 
-static int write_boolean(writer *w, const oss_element *element, int index)
+static inline int write_boolean(writer *w, const oss_element *element, int index)
 {
     if (lua_type(w->L, index) != LUA_TBOOLEAN)
         return fail(w, "expected a boolean, got %s", luaL_typename(w->L, index));
@@ -313,7 +314,7 @@ static int write_boolean(writer *w, const oss_element *element, int index)
     return 1;
 }
 
-static int write_integer(writer *w, const oss_element *element, int index)
+static inline int write_integer(writer *w, const oss_element *element, int index)
 {
     lua_Integer value;
     if (!oss_tointeger(w->L, index, &value)) {
@@ -353,7 +354,7 @@ static int write_integer(writer *w, const oss_element *element, int index)
 
 static int write_container(writer *w, const oss_element *element, int table);
 
-static int write_value(writer *w, const oss_element *element, int index)
+static inline int write_value(writer *w, const oss_element *element, int index)
 {
     switch (element->type) {
     case OSS_TYPE_STRING:
@@ -391,7 +392,7 @@ static size_t count_keys(lua_State *L, int table)
     return count;
 }
 
-static int write_child(writer *w, const oss_element *child, int index)
+static inline int write_child(writer *w, const oss_element *child, int index)
 {
     lua_State *L = w->L;
     if (!child->repeated) {
