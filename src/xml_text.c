@@ -1,9 +1,6 @@
 /* What XML 1.0 text can carry, and how our writer escapes it. */
 #include "xml_text.h"
 
-#include <stdint.h>
-#include <string.h>
-
 /* Decodes one UTF-8 sequence; returns its length, or 0 when it is malformed, overlong or a surrogate. */
 static size_t decode_utf8(const unsigned char *s, size_t length, unsigned long *code_point)
 {
@@ -51,10 +48,9 @@ static const char *escape_of(unsigned char c)
     }
 }
 
-/* 1 for printable ASCII other than & < >: the bytes a text copies as they are. */
 #define PLAIN_ROW_16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 #define OTHER_ROW_16 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-static const unsigned char plain_byte[256] = {
+const unsigned char oss_xml_plain_byte[256] = {
     OTHER_ROW_16, OTHER_ROW_16,                                   /* 0x00-0x1F: controls */
     1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,               /* 0x20-0x2F: & */
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,               /* 0x30-0x3F: < > */
@@ -63,58 +59,11 @@ static const unsigned char plain_byte[256] = {
     OTHER_ROW_16, OTHER_ROW_16, OTHER_ROW_16, OTHER_ROW_16,
 };
 
-#define EVERY_BYTE(b) ((uint64_t)0x0101010101010101u * (b))
-
-/* Whether any of 8 bytes is zero: exact, with no false positives. */
-static uint64_t has_zero_byte(uint64_t word)
-{
-    return (word - EVERY_BYTE(1)) & ~word & EVERY_BYTE(0x80);
-}
-
-/* Whether any of 8 bytes is not plain: 0x80 and up, below 0x20, &, < or >. */
-static uint64_t has_special_byte(uint64_t word)
-{
-    uint64_t high = word & EVERY_BYTE(0x80);
-    uint64_t control = (word - EVERY_BYTE(0x20)) & ~word & EVERY_BYTE(0x80);
-    uint64_t ampersand = has_zero_byte(word ^ EVERY_BYTE('&'));
-    uint64_t angle = has_zero_byte((word | EVERY_BYTE(2)) ^ EVERY_BYTE('>'));
-    return high | control | ampersand | angle;
-}
-
-/* The offset of the first byte from `i` that is not plain, or `length`; eight bytes a step while they are, the
- * last eight (overlapping what was checked) standing in for a shorter tail. */
-static size_t skip_plain(const unsigned char *s, size_t i, size_t length)
-{
-    uint64_t word;
-    if (length - i >= 8) {
-        do {
-            memcpy(&word, s + i, sizeof word);
-            if (has_special_byte(word))
-                goto bytewise;
-            i += 8;
-        } while (length - i >= 8);
-        if (i == length)
-            return i;
-        memcpy(&word, s + length - 8, sizeof word);
-        if (!has_special_byte(word))
-            return length;
-    }
-bytewise:
-    while (i < length && plain_byte[s[i]])
-        i++;
-    return i;
-}
-
-size_t oss_xml_text_plain_prefix(const char *text, size_t length)
-{
-    return skip_plain((const unsigned char *)text, 0, length);
-}
-
 const char *oss_xml_text_append(oss_buffer *out, const char *text, size_t length, size_t *at)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t run = 0, i = 0;
-    while ((i = skip_plain(s, i, length)) < length) {
+    while ((i = oss_xml_skip_plain(s, i, length)) < length) {
         const char *replacement = escape_of(s[i]);
         if (replacement != NULL) {
             oss_buffer_append(out, text + run, i - run);
