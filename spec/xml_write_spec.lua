@@ -73,6 +73,53 @@ describe("xml_write", function()
     assert.truthy(write(config))
   end)
 
+  describe("on a schema of its own", function()
+    -- a name longer than Lua 5.4 interns, so its key is matched by bytes rather than by address
+    local LONG = ("LongElementName"):rep(3)
+    local OWN = core.schema {
+      name = "Root",
+      children = {
+        { name = LONG, type = "string" },
+        { name = "N", type = "integer" },
+        { name = "T", type = "string" },
+      },
+    }
+    local ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ["\r"] = "&#13;" }
+
+    it("finds keys Lua does not intern, and copies long tags whole", function()
+      local key = ("LongElementName"):rep(2) .. "LongElement" .. "Name"
+      assert.are.equal(("<Root><%s>v</%s></Root>"):format(LONG, LONG), core.xml_write(OWN, { [key] = "v" }))
+      local body, reason, path = core.xml_write(OWN, { [LONG .. "x"] = "v" })
+      assert.is_nil(body)
+      assert.are.equal(LONG .. "x", path)
+      assert.truthy(reason:find("unknown element", 1, true))
+    end)
+
+    it("writes every integer digit for digit", function()
+      for _, n in ipairs { 0, 7, 9, 10, 42, 99, 100, 101, 1000, 65536, -1, -10, -99, -100,
+        math.maxinteger or 9007199254740991, math.mininteger or -9007199254740991 } do
+        assert.are.equal(("<Root><N>%d</N></Root>"):format(n), core.xml_write(OWN, { N = n }))
+      end
+    end)
+
+    it("escapes a byte wherever it falls in the eight-byte steps", function()
+      for length = 1, 20 do
+        for at = 1, length do
+          for _, special in ipairs { "&", "<", ">", "\r", "\t", "\n", "\195\169", "\127" } do
+            local text = ("x"):rep(at - 1) .. special .. ("y"):rep(length - at)
+            local expected = "<Root><T>" .. text:gsub("[&<>\r]", ESCAPES) .. "</T></Root>"
+            assert.are.equal(expected, core.xml_write(OWN, { T = text }))
+          end
+          local text = ("x"):rep(at - 1) .. "\1" .. ("y"):rep(length - at)
+          local body, reason, path = core.xml_write(OWN, { T = text })
+          assert.is_nil(body)
+          assert.are.equal("T", path)
+          assert.are.equal(("a control character at byte %d; XML 1.0 cannot carry it"):format(at), reason)
+        end
+      end
+    end)
+  end)
+
   -- Each case: a change to a valid rule, the path the error must name, and a piece of its reason.
   local invalid = {
     { "Id missing", function(c) c.Id = nil end, "Id", "required element is missing" },
