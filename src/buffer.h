@@ -34,16 +34,6 @@ static inline void oss_buffer_append_char(oss_buffer *buffer, char c)
         return;
     buffer->data[buffer->length++] = c;
 }
-/* Claims `length` bytes at the end for the caller to fill in place: a pointer to them, or NULL once failed. */
-static inline char *oss_buffer_claim(oss_buffer *buffer, size_t length)
-{
-    if ((length > buffer->capacity - buffer->length && !oss_buffer_reserve(buffer, length)) || buffer->failed)
-        return NULL;
-    char *at = buffer->data + buffer->length;
-    buffer->length += length;
-    return at;
-}
-
 void oss_buffer_append_hex(oss_buffer *buffer, const unsigned char *bytes, size_t length);
 
 #endif
