@@ -21,6 +21,11 @@ typedef struct {
     oss_canonical canonical; /* the current call's query and headers */
     oss_buffer out;          /* canonical request, string to sign and Authorization, back to back */
     oss_sign_crypto crypto;  /* contexts and the cached V4 key, set up on first use */
+    /* The secret string the cached V4 key was derived from, held through a registry reference: while it is held,
+     * a secret at the same address is the same string (Lua strings never move or change), so the key is reused
+     * without hashing the secret again. */
+    const char *secret_held;
+    int secret_ref;
     int closed;
 } oss_signer;
 
@@ -56,10 +61,12 @@ static int fail(lua_State *L, const char *message)
 
 /* The request's fields, left on the Lua stack so every pointer here stays valid for the call. */
 typedef struct {
-    const char *method, *bucket, *key, *region, *access_key_id, *secret, *token;
+    const char *method, *bucket, *key, *region, *access_key_id, *secret, *token, *body;
     size_t method_length, bucket_length, key_length, region_length, access_key_id_length, secret_length,
-        token_length;
+        token_length, body_length;
     int query, headers, additional; /* stack indices; additional is 0 for V1 */
+    int secret_index;               /* stack index of the secret */
+    int add_date;                   /* V4: add a Date header as V1 does */
     oss_civil_time time;
     oss_known_headers known;
 } signing_input;
@@ -94,6 +101,7 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
 {
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checkstack(L, 24, "signing a request");
     in->method = field_string(L, 2, "request", "method", 1, &in->method_length);
     in->bucket = field_string(L, 2, "request", "bucket", 0, &in->bucket_length);
     in->key = field_string(L, 2, "request", "key", 0, &in->key_length);
@@ -109,8 +117,12 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
     in->query = field_table(L, 2, "query", 0);
     in->headers = field_table(L, 2, "headers", 1);
     in->additional = v4 ? field_table(L, 2, "additional_headers", 0) : 0;
+    in->body = field_string(L, 2, "request", "body", 0, &in->body_length);
+    lua_getfield(L, 2, "add_date");
+    in->add_date = lua_toboolean(L, -1);
     in->access_key_id = field_string(L, 3, "credentials", "access_key_id", 1, &in->access_key_id_length);
     in->secret = field_string(L, 3, "credentials", "access_key_secret", 1, &in->secret_length);
+    in->secret_index = lua_gettop(L);
     in->token = field_string(L, 3, "credentials", "security_token", 0, &in->token_length);
     if (in->token_length == 0)
         in->token = NULL;
@@ -160,6 +172,23 @@ static int prepare(lua_State *L, oss_signer *signer, signing_input *in, int v4)
         lua_pushstring(L, v4 ? "sign_v4: out of memory" : "sign_v1: out of memory");
         return 0;
     }
+    if (in->body != NULL && in->known.at[OSS_KNOWN_CONTENT_MD5] < 0) {
+        unsigned char digest[OSS_MD5_SIZE];
+        char encoded[OSS_BASE64_SIZE(OSS_MD5_SIZE)];
+        if (!oss_sign_crypto_md5(&signer->crypto, in->body, in->body_length, digest)) {
+            lua_pushstring(L, v4 ? "sign_v4: OpenSSL failed" : "sign_v1: OpenSSL failed");
+            return 0;
+        }
+        size_t length = oss_base64_encode(digest, sizeof digest, encoded);
+        oss_canonical_set_header(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_CONTENT_MD5, encoded,
+                                 length, v4);
+    }
+    if ((!v4 || in->add_date) && in->known.at[OSS_KNOWN_DATE] < 0) {
+        char date[29];
+        oss_format_http_date(&in->time, date);
+        oss_canonical_set_header(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_DATE, date, sizeof date,
+                                 v4);
+    }
     return 1;
 }
 
@@ -200,15 +229,18 @@ static void append_scope(oss_buffer *out, const char *date, const signing_input 
     oss_buffer_append_string(out, "/" OSS_V4_PRODUCT "/" OSS_V4_TERMINATOR);
 }
 
+/* Sets *query_start and *query_length to where the canonical query lies in the output. */
 static void append_v4_canonical_request(oss_signer *signer, const signing_input *in, const char *payload,
-                                        size_t payload_length)
+                                        size_t payload_length, size_t *query_start, size_t *query_length)
 {
     oss_buffer *out = &signer->out;
     oss_buffer_append(out, in->method, in->method_length);
     oss_buffer_append_char(out, '\n');
     append_resource_path(out, in, 1);
     oss_buffer_append_char(out, '\n');
+    *query_start = out->length;
     oss_canonical_append_query(&signer->canonical, out);
+    *query_length = out->length - *query_start;
     oss_buffer_append_char(out, '\n');
     oss_canonical_append_signed_headers(&signer->canonical, out);
     oss_buffer_append_char(out, '\n');
@@ -217,7 +249,26 @@ static void append_v4_canonical_request(oss_signer *signer, const signing_input 
     oss_buffer_append(out, payload, payload_length);
 }
 
-/* signer:sign_v4(request, credentials) -> authorization, canonical_request, string_to_sign | nil, message */
+/* Holds the secret the cached key now belongs to (see oss_signer.secret_held). The new reference is taken before
+ * the old one is dropped, so a failure leaves the previous pair intact. */
+static void hold_secret(lua_State *L, oss_signer *signer, const signing_input *in)
+{
+    lua_pushvalue(L, in->secret_index);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    luaL_unref(L, LUA_REGISTRYINDEX, signer->secret_ref);
+    signer->secret_ref = ref;
+    signer->secret_held = in->secret;
+}
+
+static void release_secret(lua_State *L, oss_signer *signer)
+{
+    luaL_unref(L, LUA_REGISTRYINDEX, signer->secret_ref);
+    signer->secret_ref = LUA_NOREF;
+    signer->secret_held = NULL;
+}
+
+/* signer:sign_v4(request, credentials) -> authorization, canonical_request, string_to_sign, canonical_query
+ * | nil, message */
 static int signer_sign_v4(lua_State *L)
 {
     oss_signer *signer = check_signer(L);
@@ -229,13 +280,14 @@ static int signer_sign_v4(lua_State *L)
 
     char datetime[16];
     oss_format_iso8601(&in.time, datetime);
-    oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_OSS_DATE, datetime, sizeof datetime);
+    oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_OSS_DATE, datetime, sizeof datetime,
+                             1);
     if (in.known.at[OSS_KNOWN_CONTENT_SHA256] < 0)
         oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_CONTENT_SHA256, UNSIGNED_PAYLOAD,
-                                 sizeof UNSIGNED_PAYLOAD - 1);
+                                 sizeof UNSIGNED_PAYLOAD - 1, 1);
     if (in.token != NULL)
         oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_SECURITY_TOKEN, in.token,
-                                 in.token_length);
+                                 in.token_length, 1);
     const oss_header_entry *payload =
         oss_canonical_header_at(canonical, (size_t)in.known.at[OSS_KNOWN_CONTENT_SHA256]);
     const char *payload_value = payload->value; /* copied out: the entry moves when the headers are sorted */
@@ -244,7 +296,8 @@ static int signer_sign_v4(lua_State *L)
     oss_canonical_resort_headers(canonical);
 
     oss_buffer *out = &signer->out;
-    append_v4_canonical_request(signer, &in, payload_value, payload_length);
+    size_t query_start, query_length;
+    append_v4_canonical_request(signer, &in, payload_value, payload_length, &query_start, &query_length);
     size_t canonical_length = out->length;
     unsigned char digest[OSS_SHA256_SIZE];
     if (out->failed || !oss_sign_crypto_sha256(&signer->crypto, out->data, canonical_length, digest))
@@ -259,10 +312,14 @@ static int signer_sign_v4(lua_State *L)
     if (out->failed)
         return fail(L, "sign_v4: out of memory");
     unsigned char signature[OSS_SHA256_SIZE];
-    if (!oss_sign_crypto_v4_mac(&signer->crypto, in.secret, in.secret_length, in.region, in.region_length, datetime,
-                                out->data + canonical_length, string_to_sign_length, signature))
+    int same_secret = signer->secret_held == in.secret;
+    if (!oss_sign_crypto_v4_mac(&signer->crypto, in.secret, in.secret_length, same_secret, in.region,
+                                in.region_length, datetime, out->data + canonical_length, string_to_sign_length,
+                                signature))
         return fail(L, oss_sign_crypto_out_of_memory(&signer->crypto) ? "sign_v4: out of memory"
                                                                        : "sign_v4: OpenSSL failed");
+    if (!same_secret)
+        hold_secret(L, signer, &in);
 
     size_t authorization_start = out->length;
     oss_buffer_append_string(out, V4_ALGORITHM " Credential=");
@@ -281,7 +338,8 @@ static int signer_sign_v4(lua_State *L)
     push_authorization(L, &in, authorization, out->data + authorization_start, out->length - authorization_start);
     lua_pushlstring(L, out->data, canonical_length);
     lua_pushlstring(L, out->data + canonical_length, string_to_sign_length);
-    return 3;
+    lua_pushlstring(L, out->data + query_start, query_length);
+    return 4;
 }
 
 /* ---- V1 ---- */
@@ -304,14 +362,9 @@ static int signer_sign_v1(lua_State *L)
         return fail_with_message(L);
     oss_canonical *canonical = &signer->canonical;
 
-    if (in.known.at[OSS_KNOWN_DATE] < 0) {
-        char date[29];
-        oss_format_http_date(&in.time, date);
-        oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_DATE, date, sizeof date);
-    }
     if (in.token != NULL)
         oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_SECURITY_TOKEN, in.token,
-                                 in.token_length);
+                                 in.token_length, 0);
 
     oss_buffer *out = &signer->out;
     oss_buffer_append(out, in.method, in.method_length);
@@ -356,6 +409,7 @@ static int signer_close(lua_State *L)
 {
     oss_signer *signer = luaL_checkudata(L, 1, OSS_SIGNER_TYPE);
     oss_sign_crypto_release(&signer->crypto);
+    release_secret(L, signer);
     oss_canonical_free(&signer->canonical);
     oss_buffer_free(&signer->out);
     signer->closed = 1;
@@ -377,6 +431,7 @@ static oss_signer *push_signer(lua_State *L)
     oss_canonical_init(&signer->canonical);
     oss_buffer_init(&signer->out);
     oss_sign_crypto_init(&signer->crypto);
+    signer->secret_ref = LUA_NOREF;
     oss_setmetatable(L, OSS_SIGNER_TYPE);
     return signer;
 }

@@ -363,7 +363,7 @@ size_t oss_canonical_mark_additional(lua_State *L, oss_canonical *canonical, int
 /* Sets a known header in the map (under the spelling already there, if any) and in canonical->headers, leaving the
  * entries unsorted when one is added. Returns the value as the map now holds it. */
 const char *oss_canonical_set_header(lua_State *L, oss_canonical *canonical, int headers_index,
-                                     oss_known_headers *known, int which, const char *value, size_t length)
+                                     oss_known_headers *known, int which, const char *value, size_t length, int v4)
 {
     long at = known->at[which];
     if (at >= 0)
@@ -382,8 +382,7 @@ const char *oss_canonical_set_header(lua_State *L, oss_canonical *canonical, int
     if (at < 0) {
         added.name = known_names[which].spelling;
         added.name_length = known_names[which].length;
-        /* The signer only adds x-oss-* headers, signed by both versions, and Date, signed by neither. */
-        added.role = default_role(added.name, added.name_length, 0);
+        added.role = default_role(added.name, added.name_length, v4);
         oss_buffer_append(&canonical->headers, &added, sizeof added);
         known->at[which] = (long)header_count(canonical) - 1;
     }

@@ -70,10 +70,10 @@ int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int in
 oss_header_entry *oss_canonical_header_at(oss_canonical *canonical, size_t index);
 /* Marks the additional headers (V4) that are present with a value and not signed anyway. Returns their count. */
 size_t oss_canonical_mark_additional(lua_State *L, oss_canonical *canonical, int additional);
-/* Sets a known header in the map at `headers_index` and in the entries, leaving them unsorted when one is added.
- * Returns the value as the map now holds it. */
+/* Sets a known header in the map at `headers_index` and in the entries, leaving them unsorted when one is added
+ * (signed as `v4` says). Returns the value as the map now holds it. */
 const char *oss_canonical_set_header(lua_State *L, oss_canonical *canonical, int headers_index,
-                                     oss_known_headers *known, int which, const char *value, size_t length);
+                                     oss_known_headers *known, int which, const char *value, size_t length, int v4);
 /* The map's own spelling of Authorization, if it has one. Read before the entries are sorted again. */
 const char *oss_canonical_authorization_name(oss_canonical *canonical, const oss_known_headers *known);
 /* Sorts the entries again after set_header added some. */

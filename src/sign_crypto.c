@@ -14,15 +14,19 @@
 
 static void release_crypto(oss_sign_crypto *crypto)
 {
-    EVP_MAC_CTX_free(crypto->v4_mac);
+    /* Freeing a digest context wipes its state, so the pad states take the key's traces with them. */
+    EVP_MD_CTX_free(crypto->v4_inner);
+    EVP_MD_CTX_free(crypto->v4_outer);
     EVP_MAC_CTX_free(crypto->v1_mac);
     EVP_MAC_free(crypto->hmac);
     EVP_MD_CTX_free(crypto->digest);
     EVP_MD_free(crypto->sha256);
-    crypto->v4_mac = crypto->v1_mac = NULL;
+    EVP_MD_free(crypto->md5);
+    crypto->v4_inner = crypto->v4_outer = NULL;
+    crypto->v1_mac = NULL;
     crypto->hmac = NULL;
     crypto->digest = NULL;
-    crypto->sha256 = NULL;
+    crypto->sha256 = crypto->md5 = NULL;
 }
 
 static EVP_MAC_CTX *new_hmac_context(EVP_MAC *hmac, const char *digest_name)
@@ -44,29 +48,39 @@ int oss_sign_crypto_acquire(oss_sign_crypto *crypto)
     if (crypto->v1_mac != NULL)
         return 1;
     crypto->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    crypto->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
     crypto->digest = EVP_MD_CTX_new();
+    crypto->v4_inner = EVP_MD_CTX_new();
+    crypto->v4_outer = EVP_MD_CTX_new();
     crypto->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (crypto->sha256 != NULL && crypto->digest != NULL && crypto->hmac != NULL) {
-        crypto->v4_mac = new_hmac_context(crypto->hmac, "SHA256");
+    if (crypto->sha256 != NULL && crypto->md5 != NULL && crypto->digest != NULL && crypto->v4_inner != NULL &&
+        crypto->v4_outer != NULL && crypto->hmac != NULL)
         crypto->v1_mac = new_hmac_context(crypto->hmac, "SHA1");
-    }
-    if (crypto->v4_mac == NULL || crypto->v1_mac == NULL) {
+    if (crypto->v1_mac == NULL) {
         release_crypto(crypto);
         return 0;
     }
     return 1;
 }
 
-int oss_sign_crypto_sha256(oss_sign_crypto *crypto, const void *data, size_t length,
-                           unsigned char out[OSS_SHA256_SIZE])
+static int digest_with(oss_sign_crypto *crypto, const EVP_MD *md, const void *data, size_t length, unsigned char *out)
 {
     unsigned int out_length = 0;
-    return EVP_DigestInit_ex2(crypto->digest, crypto->sha256, NULL) &&
-           EVP_DigestUpdate(crypto->digest, data, length) &&
+    return EVP_DigestInit_ex2(crypto->digest, md, NULL) && EVP_DigestUpdate(crypto->digest, data, length) &&
            EVP_DigestFinal_ex(crypto->digest, out, &out_length);
 }
 
-/* A NULL key reuses the context's previous key, which skips rebuilding the HMAC pads. */
+int oss_sign_crypto_sha256(oss_sign_crypto *crypto, const void *data, size_t length,
+                           unsigned char out[OSS_SHA256_SIZE])
+{
+    return digest_with(crypto, crypto->sha256, data, length, out);
+}
+
+int oss_sign_crypto_md5(oss_sign_crypto *crypto, const void *data, size_t length, unsigned char out[OSS_MD5_SIZE])
+{
+    return digest_with(crypto, crypto->md5, data, length, out);
+}
+
 static int hmac_with(EVP_MAC_CTX *context, const void *key, size_t key_length, const void *data, size_t length,
                      unsigned char *out, size_t out_size)
 {
@@ -75,11 +89,47 @@ static int hmac_with(EVP_MAC_CTX *context, const void *key, size_t key_length, c
            EVP_MAC_final(context, out, &out_length, out_size);
 }
 
+/* ---- HMAC-SHA256 from precomputed pad states (RFC 2104 with a 32-byte key and SHA-256's 64-byte block) ---- */
+
+#define SHA256_BLOCK 64
+
+/* Absorbs key ^ ipad into v4_inner and key ^ opad into v4_outer. */
+static int set_pad_states(oss_sign_crypto *crypto, const unsigned char key[OSS_SHA256_SIZE])
+{
+    unsigned char inner[SHA256_BLOCK], outer[SHA256_BLOCK];
+    for (size_t i = 0; i < SHA256_BLOCK; i++) {
+        unsigned char k = i < OSS_SHA256_SIZE ? key[i] : 0;
+        inner[i] = (unsigned char)(k ^ 0x36);
+        outer[i] = (unsigned char)(k ^ 0x5c);
+    }
+    int ok = EVP_DigestInit_ex2(crypto->v4_inner, crypto->sha256, NULL) &&
+             EVP_DigestUpdate(crypto->v4_inner, inner, sizeof inner) &&
+             EVP_DigestInit_ex2(crypto->v4_outer, crypto->sha256, NULL) &&
+             EVP_DigestUpdate(crypto->v4_outer, outer, sizeof outer);
+    OPENSSL_cleanse(inner, sizeof inner);
+    OPENSSL_cleanse(outer, sizeof outer);
+    return ok;
+}
+
+/* SHA-256(key ^ opad || SHA-256(key ^ ipad || data)), continuing the two pad states in the working context. */
+static int hmac_from_pads(oss_sign_crypto *crypto, const void *data, size_t length, unsigned char out[OSS_SHA256_SIZE])
+{
+    unsigned char inner[OSS_SHA256_SIZE];
+    unsigned int out_length = 0;
+    int ok = EVP_MD_CTX_copy_ex(crypto->digest, crypto->v4_inner) && EVP_DigestUpdate(crypto->digest, data, length) &&
+             EVP_DigestFinal_ex(crypto->digest, inner, &out_length) &&
+             EVP_MD_CTX_copy_ex(crypto->digest, crypto->v4_outer) &&
+             EVP_DigestUpdate(crypto->digest, inner, sizeof inner) &&
+             EVP_DigestFinal_ex(crypto->digest, out, &out_length);
+    OPENSSL_cleanse(inner, sizeof inner);
+    return ok;
+}
+
 /* ---- the V4 signing key ---- */
 
+/* The pad states are overwritten at the next derivation and wiped when their contexts are freed. */
 static void cleanse_key(oss_sign_crypto *crypto)
 {
-    OPENSSL_cleanse(crypto->key, sizeof crypto->key);
     OPENSSL_cleanse(crypto->secret_digest, sizeof crypto->secret_digest);
     crypto->key_valid = 0;
 }
@@ -110,25 +160,28 @@ static int derive_signing_key(const char *secret, size_t secret_length, const ch
     return ok;
 }
 
-/* Leaves v4_mac keyed for (secret, date, region), deriving the key only when one of them changed. */
-static int ensure_signing_key(oss_sign_crypto *crypto, const char *secret, size_t secret_length, const char *region,
-                              size_t region_length, const char *date)
+/* Leaves the pad states keyed for (secret, date, region), deriving the key only when one of them changed. */
+static int ensure_signing_key(oss_sign_crypto *crypto, const char *secret, size_t secret_length, int same_secret,
+                              const char *region, size_t region_length, const char *date)
 {
+    int same_place = crypto->key_valid && memcmp(date, crypto->key_date, sizeof crypto->key_date) == 0 &&
+                     crypto->key_region.length == region_length &&
+                     memcmp(crypto->key_region.data, region, region_length) == 0;
+    if (same_place && same_secret)
+        return 1;
     unsigned char digest[OSS_SHA256_SIZE];
     if (!oss_sign_crypto_sha256(crypto, secret, secret_length, digest))
         return 0;
-    int same = crypto->key_valid && CRYPTO_memcmp(digest, crypto->secret_digest, sizeof digest) == 0 &&
-               memcmp(date, crypto->key_date, sizeof crypto->key_date) == 0 &&
-               crypto->key_region.length == region_length &&
-               memcmp(crypto->key_region.data, region, region_length) == 0;
-    int ok = same;
-    if (!same) {
+    int ok = same_place && CRYPTO_memcmp(digest, crypto->secret_digest, sizeof digest) == 0;
+    if (!ok) {
+        unsigned char key[OSS_SHA256_SIZE];
         cleanse_key(crypto);
         oss_buffer_reset(&crypto->key_region);
         oss_buffer_append(&crypto->key_region, region, region_length);
         ok = !crypto->key_region.failed &&
-             derive_signing_key(secret, secret_length, region, region_length, date, crypto->key) &&
-             EVP_MAC_init(crypto->v4_mac, crypto->key, sizeof crypto->key, NULL);
+             derive_signing_key(secret, secret_length, region, region_length, date, key) &&
+             set_pad_states(crypto, key);
+        OPENSSL_cleanse(key, sizeof key);
         if (ok) {
             memcpy(crypto->secret_digest, digest, sizeof digest);
             memcpy(crypto->key_date, date, sizeof crypto->key_date);
@@ -156,12 +209,12 @@ void oss_sign_crypto_release(oss_sign_crypto *crypto)
     release_crypto(crypto);
 }
 
-int oss_sign_crypto_v4_mac(oss_sign_crypto *crypto, const char *secret, size_t secret_length, const char *region,
-                           size_t region_length, const char *date, const void *data, size_t length,
-                           unsigned char out[OSS_SHA256_SIZE])
+int oss_sign_crypto_v4_mac(oss_sign_crypto *crypto, const char *secret, size_t secret_length, int same_secret,
+                           const char *region, size_t region_length, const char *date, const void *data,
+                           size_t length, unsigned char out[OSS_SHA256_SIZE])
 {
-    return ensure_signing_key(crypto, secret, secret_length, region, region_length, date) &&
-           hmac_with(crypto->v4_mac, NULL, 0, data, length, out, OSS_SHA256_SIZE);
+    return ensure_signing_key(crypto, secret, secret_length, same_secret, region, region_length, date) &&
+           hmac_from_pads(crypto, data, length, out);
 }
 
 int oss_sign_crypto_v1_mac(oss_sign_crypto *crypto, const char *secret, size_t secret_length, const void *data,

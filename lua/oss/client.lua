@@ -173,6 +173,10 @@ function Client.new(options)
     _clock = options.clock or os.time,
     _clock_offset = 0,
     _signer = core.signer(),
+    -- Reused by every prepare: filled and signed with no yield in between, so concurrent requests cannot mix.
+    _signing = { region = region, add_date = true },
+    _url_prefixes = {},
+    _url_prefix_count = 0,
     _retry = policy,
     _transport = transport,
   }, Client)
@@ -193,41 +197,61 @@ function Client.check_bucket(bucket)
   return nil
 end
 
+-- A client keeps this many URL prefixes (one per bucket) before it starts over.
+local URL_PREFIX_LIMIT = 64
+
+-- "scheme://host/path?" for a bucket: the endpoint and addressing style are fixed for the client's life.
+local function url_prefix(self, bucket)
+  local prefix = self._url_prefixes[bucket]
+  if prefix then return prefix end
+  local base, path = endpoint.locate(self._endpoint, bucket, self.addressing)
+  prefix = base .. path .. "?"
+  if self._url_prefix_count >= URL_PREFIX_LIMIT then
+    self._url_prefixes, self._url_prefix_count = {}, 0
+  end
+  self._url_prefixes[bucket] = prefix
+  self._url_prefix_count = self._url_prefix_count + 1
+  return prefix
+end
+
 --- Signs an operation { method, bucket, query, body } and returns the request the transport sends.
 function Client:prepare(operation)
   local secrets, err = self._credentials()
   if not secrets then
     return nil, errors.is_error(err) and err or errors.validation("credentials provider failed: " .. tostring(err))
   end
-  local now = math.floor(self._clock() + self._clock_offset)
-  local body = operation.body or ""
+  local body = operation.body
+  if body == "" then body = nil end
+  -- The signer adds Content-MD5 (of `body`), Date, x-oss-date, x-oss-content-sha256, Authorization and the
+  -- token's header: the nil fields only size the table for them.
   local headers = {
-    ["Content-Type"] = "application/xml",
-    ["Content-MD5"] = body == "" and EMPTY_BODY_MD5 or core.base64_encode(core.md5(body)),
-    ["User-Agent"] = USER_AGENT,
-    ["Date"] = core.http_date(now),
+    ["Content-Type"] = "application/xml", ["User-Agent"] = USER_AGENT,
+    ["Content-MD5"] = not body and EMPTY_BODY_MD5 or nil, ["Date"] = nil, ["x-oss-date"] = nil,
+    ["x-oss-content-sha256"] = nil, ["Authorization"] = nil, ["x-oss-security-token"] = nil,
   }
-  local signing = {
-    method = operation.method, bucket = operation.bucket, query = operation.query,
-    headers = headers, region = self.region, time = now,
-  }
-  local signed, sign_err
+  local signing = self._signing
+  signing.method, signing.bucket, signing.query = operation.method, operation.bucket, operation.query
+  signing.headers, signing.body = headers, body
+  signing.time = math.floor(self._clock() + self._clock_offset)
+  local signed, sign_err, _, query
   if self.signature_version == "v4" then
-    signed, sign_err = self._signer:sign_v4(signing, secrets)
+    signed, sign_err, _, query = self._signer:sign_v4(signing, secrets)
   else
     signed, sign_err = self._signer:sign_v1(signing, secrets)
   end
+  signing.headers, signing.body, signing.query = nil, nil, nil
   if not signed then
     -- The signer refuses CR, LF and NUL in whatever reaches a header or the string to sign, as "<path>: <reason>".
     local path, reason = tostring(sign_err):match("^([%w%._%-]+): (.+)$")
     return nil, errors.validation(reason or sign_err, path)
   end
-  local base, path = endpoint.locate(self._endpoint, operation.bucket, self.addressing)
+  -- V4 hands back the encoded query it signed; V1 signs only sub-resources, so the URL's is built here.
+  query = query or core.canonical_query(operation.query)
   return setmetatable({
     method = operation.method,
-    url = base .. path .. "?" .. core.canonical_query(operation.query),
+    url = url_prefix(self, operation.bucket) .. query,
     headers = headers,
-    body = body ~= "" and body or nil,
+    body = body,
   }, Request)
 end
 
