@@ -210,6 +210,110 @@ describe("signer: V4 signing key cache", function()
   end)
 end)
 
+describe("signer: the secret string it holds for the key cache", function()
+  -- Built at run time, so that each call makes a new string object with the given text.
+  local function fresh(text) return (text .. "|"):sub(1, -2) end
+
+  it("follows a credentials table whose secret is replaced in place, short or long", function()
+    local signer = core.signer()
+    local credentials = { access_key_id = "ak", access_key_secret = fresh("sk") }
+    local secrets = { "sk2", "sk", ("long-secret-"):rep(8), ("long-secret-"):rep(8) .. "x", "sk" }
+    for _, secret in ipairs(secrets) do
+      credentials.access_key_secret = fresh(secret)
+      local request = base_request()
+      local authorization, _, string_to_sign = signer:sign_v4(request, credentials)
+      assert.equal(v4_signature(secret, "20231216", "cn-hangzhou", string_to_sign),
+        authorization:match("Signature=(%x+)$"))
+      assert.equal((core.signer():sign_v4(base_request(), { access_key_id = "ak", access_key_secret = secret })),
+        authorization)
+    end
+  end)
+
+  it("gives the same answer for equal secrets in different strings, and after a collection", function()
+    local signer = core.signer()
+    local first = signer:sign_v4(base_request(), { access_key_id = "ak", access_key_secret = fresh("sk") })
+    collectgarbage()
+    collectgarbage()
+    local again = signer:sign_v4(base_request(), { access_key_id = "ak", access_key_secret = fresh("sk") })
+    assert.equal(vectors.inventory[2].v4_authorization, first)
+    assert.equal(first, again)
+  end)
+end)
+
+describe("signer: what a client leaves to it", function()
+  local body = "<InventoryConfiguration><Id>report1</Id></InventoryConfiguration>"
+
+  local function client_request()
+    local request = base_request()
+    request.method = "PUT"
+    request.headers = { ["Content-Type"] = "application/xml" }
+    request.body = body
+    return request
+  end
+
+  local function sign(version, request)
+    local signer = core.signer()
+    return signer[version](signer, request, AK)
+  end
+
+  for _, version in ipairs({ "sign_v4", "sign_v1" }) do
+    it(version .. " sets Content-MD5 from the body, as the header would have been", function()
+      local request = client_request()
+      local authorization = sign(version, request)
+      local md5 = core.base64_encode(core.md5(body))
+      assert.equal(md5, request.headers["Content-MD5"])
+      local by_hand = client_request()
+      by_hand.body = nil
+      by_hand.headers["Content-MD5"] = md5
+      assert.equal((sign(version, by_hand)), authorization)
+      assert.same(by_hand.headers, request.headers)
+    end)
+
+    it(version .. " keeps a Content-MD5 the map already has", function()
+      local request = client_request()
+      request.headers["content-md5"] = "given"
+      sign(version, request)
+      assert.equal("given", request.headers["content-md5"])
+      assert.is_nil(request.headers["Content-MD5"])
+    end)
+
+    it(version .. " with brief returns the Authorization and, for V4, the encoded query alone", function()
+      local request = client_request()
+      request.query = { inventory = "", inventoryId = "a b/c" }
+      local full = { sign(version, request) }
+      request = client_request()
+      request.query = { inventory = "", inventoryId = "a b/c" }
+      request.brief = true
+      local brief = { sign(version, request) }
+      assert.equal(full[1], brief[1])
+      if version == "sign_v4" then
+        assert.equal(4, #full)
+        assert.equal("inventory&inventoryId=a%20b%2Fc", full[4])
+        assert.equal(core.canonical_query(request.query), full[4])
+        assert.same({ full[1], full[4] }, brief)
+      else
+        assert.equal(1, #brief)
+      end
+    end)
+  end
+
+  it("sign_v4 adds Date with add_date, and leaves a present one alone", function()
+    local request = client_request()
+    local authorization = core.signer():sign_v4(request, AK)
+    assert.is_nil(request.headers.Date)
+    request = client_request()
+    request.add_date = true
+    assert.equal(authorization, (core.signer():sign_v4(request, AK)))
+    assert.equal(core.http_date(base_request().time), request.headers.Date)
+    request = client_request()
+    request.add_date = true
+    request.headers.date = "kept"
+    core.signer():sign_v4(request, AK)
+    assert.equal("kept", request.headers.date)
+    assert.is_nil(request.headers.Date)
+  end)
+end)
+
 describe("signer: V4 canonicalisation", function()
   it("signs x-oss-*, content-type, content-md5 and present additional headers, trimmed and lower-cased", function()
     local request = base_request()

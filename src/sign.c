@@ -67,6 +67,7 @@ typedef struct {
     int query, headers, additional; /* stack indices; additional is 0 for V1 */
     int secret_index;               /* stack index of the secret */
     int add_date;                   /* V4: add a Date header as V1 does */
+    int brief;                      /* return the Authorization (and V4's query) only */
     oss_civil_time time;
     oss_known_headers known;
 } signing_input;
@@ -120,6 +121,8 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
     in->body = field_string(L, 2, "request", "body", 0, &in->body_length);
     lua_getfield(L, 2, "add_date");
     in->add_date = lua_toboolean(L, -1);
+    lua_getfield(L, 2, "brief");
+    in->brief = lua_toboolean(L, -1);
     in->access_key_id = field_string(L, 3, "credentials", "access_key_id", 1, &in->access_key_id_length);
     in->secret = field_string(L, 3, "credentials", "access_key_secret", 1, &in->secret_length);
     in->secret_index = lua_gettop(L);
@@ -268,7 +271,7 @@ static void release_secret(lua_State *L, oss_signer *signer)
 }
 
 /* signer:sign_v4(request, credentials) -> authorization, canonical_request, string_to_sign, canonical_query
- * | nil, message */
+ * (request.brief: authorization, canonical_query) | nil, message */
 static int signer_sign_v4(lua_State *L)
 {
     oss_signer *signer = check_signer(L);
@@ -336,6 +339,10 @@ static int signer_sign_v4(lua_State *L)
         return fail(L, "sign_v4: out of memory");
 
     push_authorization(L, &in, authorization, out->data + authorization_start, out->length - authorization_start);
+    if (in.brief) {
+        lua_pushlstring(L, out->data + query_start, query_length);
+        return 2;
+    }
     lua_pushlstring(L, out->data, canonical_length);
     lua_pushlstring(L, out->data + canonical_length, string_to_sign_length);
     lua_pushlstring(L, out->data + query_start, query_length);
@@ -353,7 +360,8 @@ static void append_known_value(oss_buffer *out, oss_signer *signer, const oss_kn
     oss_buffer_append_char(out, '\n');
 }
 
-/* signer:sign_v1(request, credentials) -> authorization, string_to_sign | nil, message */
+/* signer:sign_v1(request, credentials) -> authorization, string_to_sign (request.brief: authorization)
+ * | nil, message */
 static int signer_sign_v1(lua_State *L)
 {
     oss_signer *signer = check_signer(L);
@@ -398,6 +406,8 @@ static int signer_sign_v1(lua_State *L)
         return fail(L, "sign_v1: out of memory");
 
     push_authorization(L, &in, authorization, out->data + string_to_sign_length, out->length - string_to_sign_length);
+    if (in.brief)
+        return 1;
     lua_pushlstring(L, out->data, string_to_sign_length);
     return 2;
 }

@@ -174,7 +174,7 @@ function Client.new(options)
     _clock_offset = 0,
     _signer = core.signer(),
     -- Reused by every prepare: filled and signed with no yield in between, so concurrent requests cannot mix.
-    _signing = { region = region, add_date = true },
+    _signing = { region = region, add_date = true, brief = true },
     _url_prefixes = {},
     _url_prefix_count = 0,
     _retry = policy,
@@ -233,9 +233,10 @@ function Client:prepare(operation)
   signing.method, signing.bucket, signing.query = operation.method, operation.bucket, operation.query
   signing.headers, signing.body = headers, body
   signing.time = math.floor(self._clock() + self._clock_offset)
-  local signed, sign_err, _, query
+  local signed, sign_err, query
   if self.signature_version == "v4" then
-    signed, sign_err, _, query = self._signer:sign_v4(signing, secrets)
+    signed, sign_err = self._signer:sign_v4(signing, secrets)
+    query = sign_err
   else
     signed, sign_err = self._signer:sign_v1(signing, secrets)
   end
