@@ -129,6 +129,39 @@ describe("a dry run", function()
       virtual:get_bucket_inventory("examplebucket", "report1", { dry_run = true }).url)
   end)
 
+  it("builds each request's URL afresh for many buckets and ids, in every addressing style", function()
+    local clients = {
+      virtual = client_with {},
+      path = client_with { endpoint = "http://127.0.0.1:9000", path_style = true },
+      cname = client_with { endpoint = "https://inventory.example.com", cname = true },
+    }
+    local expected = {
+      virtual = "https://%s.oss-cn-hangzhou.aliyuncs.com/?inventory&inventoryId=%s",
+      path = "http://127.0.0.1:9000/%s/?inventory&inventoryId=%s",
+      cname = "https://inventory.example.com/?inventory&inventoryId=%s",
+    }
+    for style, client in pairs(clients) do
+      for round = 1, 2 do
+        for n = 1, 100 do -- more buckets than a client remembers
+          local bucket, id = ("bucket-%03d"):format(n), ("id-%d-%d"):format(n % 3, round)
+          local url = style == "cname" and expected.cname:format(id) or expected[style]:format(bucket, id)
+          assert.are.equal(url, client:get_bucket_inventory(bucket, id, { dry_run = true }).url)
+          assert.are.equal(url, client:delete_bucket_inventory(bucket, id, { dry_run = true }).url)
+        end
+      end
+    end
+  end)
+
+  it("refuses an invalid bucket name however many valid ones came before", function()
+    local client = client_with {}
+    for n = 1, 300 do
+      assert(client:get_bucket_inventory(("bucket-%03d"):format(n), "id", { dry_run = true }))
+    end
+    local ok, err = client:get_bucket_inventory("Bucket_1", "id", { dry_run = true })
+    assert.is_nil(ok)
+    assert.are.equal("bucket", err.path)
+  end)
+
   it("sends an STS token, signed, and prints it redacted", function()
     local client = client_with { security_token = "sts-token-value" }
     local request = assert(client:put_bucket_inventory("examplebucket", vector_rule(), { dry_run = true }))

@@ -175,8 +175,8 @@ function Client.new(options)
     _signer = core.signer(),
     -- Reused by every prepare: filled and signed with no yield in between, so concurrent requests cannot mix.
     _signing = { region = region, add_date = true, brief = true },
-    _url_prefixes = {},
-    _url_prefix_count = 0,
+    _urls = {},
+    _url_count = 0,
     _retry = policy,
     _transport = transport,
   }, Client)
@@ -187,31 +187,46 @@ function Client:__tostring()
     self.addressing)
 end
 
+-- Bucket names found valid: every request checks its bucket, and a process uses few of them.
+local VALID_BUCKETS_LIMIT = 256
+local valid_buckets, valid_bucket_count = {}, 0
+
 --- Raises on a non-string bucket (misuse); returns a validation error for a name OSS would refuse.
 function Client.check_bucket(bucket)
   if type(bucket) ~= "string" then
     error("bucket: expected a string, got " .. type(bucket), 3)
   end
+  if valid_buckets[bucket] then return nil end
   local problem = endpoint.bucket_name_problem(bucket)
   if problem then return errors.validation(problem, "bucket") end
+  if valid_bucket_count >= VALID_BUCKETS_LIMIT then
+    valid_buckets, valid_bucket_count = {}, 0
+  end
+  valid_buckets[bucket] = true
+  valid_bucket_count = valid_bucket_count + 1
   return nil
 end
 
--- A client keeps this many URL prefixes (one per bucket) before it starts over.
-local URL_PREFIX_LIMIT = 64
+-- A client remembers the URLs of this many buckets before it starts over.
+local URL_CACHE_LIMIT = 64
 
--- "scheme://host/path?" for a bucket: the endpoint and addressing style are fixed for the client's life.
-local function url_prefix(self, bucket)
-  local prefix = self._url_prefixes[bucket]
-  if prefix then return prefix end
-  local base, path = endpoint.locate(self._endpoint, bucket, self.addressing)
-  prefix = base .. path .. "?"
-  if self._url_prefix_count >= URL_PREFIX_LIMIT then
-    self._url_prefixes, self._url_prefix_count = {}, 0
+-- The URL of a bucket's request with this query: the endpoint and addressing style are fixed for the client's
+-- life, and a bucket's requests mostly repeat their query, so each bucket keeps its prefix and its last URL.
+local function url_for(self, bucket, query)
+  local urls = self._urls[bucket]
+  if urls then
+    if urls.query == query then return urls.url end
+  else
+    local base, path = endpoint.locate(self._endpoint, bucket, self.addressing)
+    if self._url_count >= URL_CACHE_LIMIT then
+      self._urls, self._url_count = {}, 0
+    end
+    urls = { prefix = base .. path .. "?" }
+    self._urls[bucket] = urls
+    self._url_count = self._url_count + 1
   end
-  self._url_prefixes[bucket] = prefix
-  self._url_prefix_count = self._url_prefix_count + 1
-  return prefix
+  urls.query, urls.url = query, urls.prefix .. query
+  return urls.url
 end
 
 --- Signs an operation { method, bucket, query, body } and returns the request the transport sends.
@@ -250,7 +265,7 @@ function Client:prepare(operation)
   query = query or core.canonical_query(operation.query)
   return setmetatable({
     method = operation.method,
-    url = url_prefix(self, operation.bucket) .. query,
+    url = url_for(self, operation.bucket, query),
     headers = headers,
     body = body,
   }, Request)
