@@ -77,9 +77,10 @@ end
 local shared_signer = core.signer()
 
 local function check_v4(request, credentials)
-  local ok, authorization, canonical, string_to_sign = pcall(shared_signer.sign_v4, shared_signer,
+  local ok, authorization, canonical, string_to_sign, query = pcall(shared_signer.sign_v4, shared_signer,
     copy_request(request), credentials)
   if not ok or authorization == nil then return end -- misuse raises; refusals return nil, message
+  assert(query == canonical:match("^[^\n]*\n[^\n]*\n([^\n]*)\n"), "the returned query is not the one signed")
   local date = string_to_sign:match("^OSS4%-HMAC%-SHA256\n(%d%d%d%d%d%d%d%d)T%d%d%d%d%d%dZ\n")
   assert(date, "string to sign has no date line")
   assert(string_to_sign:sub(-64) == core.hex(core.sha256(canonical)), "string to sign does not hash the request")

@@ -72,10 +72,56 @@ typedef struct {
     oss_known_headers known;
 } signing_input;
 
-static const char *field_string(lua_State *L, int table, const char *where, const char *field, int required,
+/* sign_v4 and sign_v1 carry the signer's metatable and the field names they read as upvalues, made once: reading
+ * a field then needs no string built from C text, and checking the signer no registry lookup. */
+enum {
+    UPVALUE_METATABLE = 1,
+    FIELD_METHOD,
+    FIELD_BUCKET,
+    FIELD_KEY,
+    FIELD_REGION,
+    FIELD_TIME,
+    FIELD_QUERY,
+    FIELD_HEADERS,
+    FIELD_ADDITIONAL_HEADERS,
+    FIELD_BODY,
+    FIELD_ADD_DATE,
+    FIELD_BRIEF,
+    FIELD_ACCESS_KEY_ID,
+    FIELD_ACCESS_KEY_SECRET,
+    FIELD_SECURITY_TOKEN,
+    UPVALUE_COUNT = FIELD_SECURITY_TOKEN
+};
+
+static const char *const field_names[UPVALUE_COUNT + 1] = {
+    [FIELD_METHOD] = "method",
+    [FIELD_BUCKET] = "bucket",
+    [FIELD_KEY] = "key",
+    [FIELD_REGION] = "region",
+    [FIELD_TIME] = "time",
+    [FIELD_QUERY] = "query",
+    [FIELD_HEADERS] = "headers",
+    [FIELD_ADDITIONAL_HEADERS] = "additional_headers",
+    [FIELD_BODY] = "body",
+    [FIELD_ADD_DATE] = "add_date",
+    [FIELD_BRIEF] = "brief",
+    [FIELD_ACCESS_KEY_ID] = "access_key_id",
+    [FIELD_ACCESS_KEY_SECRET] = "access_key_secret",
+    [FIELD_SECURITY_TOKEN] = "security_token",
+};
+
+/* Pushes table[name of `field`], honouring metamethods as lua_getfield does. */
+static void get_field(lua_State *L, int table, int field)
+{
+    lua_pushvalue(L, lua_upvalueindex(field));
+    lua_gettable(L, table);
+}
+
+static const char *field_string(lua_State *L, int table, const char *where, int field_id, int required,
                                 size_t *length)
 {
-    lua_getfield(L, table, field);
+    const char *field = field_names[field_id];
+    get_field(L, table, field_id);
     *length = 0;
     if (!required && lua_isnil(L, -1))
         return NULL;
@@ -87,9 +133,10 @@ static const char *field_string(lua_State *L, int table, const char *where, cons
     return value;
 }
 
-static int field_table(lua_State *L, int table, const char *field, int required)
+static int field_table(lua_State *L, int table, int field_id, int required)
 {
-    lua_getfield(L, table, field);
+    const char *field = field_names[field_id];
+    get_field(L, table, field_id);
     int type = lua_type(L, -1);
     if (type != LUA_TTABLE && (required || type != LUA_TNIL))
         luaL_error(L, "request.%s: expected a table, got %s", field, lua_typename(L, type));
@@ -103,30 +150,30 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
     luaL_checkstack(L, 24, "signing a request");
-    in->method = field_string(L, 2, "request", "method", 1, &in->method_length);
-    in->bucket = field_string(L, 2, "request", "bucket", 0, &in->bucket_length);
-    in->key = field_string(L, 2, "request", "key", 0, &in->key_length);
+    in->method = field_string(L, 2, "request", FIELD_METHOD, 1, &in->method_length);
+    in->bucket = field_string(L, 2, "request", FIELD_BUCKET, 0, &in->bucket_length);
+    in->key = field_string(L, 2, "request", FIELD_KEY, 0, &in->key_length);
     if (in->bucket != NULL && in->bucket_length == 0)
         luaL_error(L, "request.bucket: must not be empty");
     if (in->key != NULL && in->bucket == NULL)
         luaL_error(L, "request.key: needs a bucket");
-    in->region = v4 ? field_string(L, 2, "request", "region", 1, &in->region_length) : NULL;
+    in->region = v4 ? field_string(L, 2, "request", FIELD_REGION, 1, &in->region_length) : NULL;
     if (!v4)
         in->region_length = 0;
-    lua_getfield(L, 2, "time");
+    get_field(L, 2, FIELD_TIME);
     oss_check_time(L, -1, "request.time", &in->time);
-    in->query = field_table(L, 2, "query", 0);
-    in->headers = field_table(L, 2, "headers", 1);
-    in->additional = v4 ? field_table(L, 2, "additional_headers", 0) : 0;
-    in->body = field_string(L, 2, "request", "body", 0, &in->body_length);
-    lua_getfield(L, 2, "add_date");
+    in->query = field_table(L, 2, FIELD_QUERY, 0);
+    in->headers = field_table(L, 2, FIELD_HEADERS, 1);
+    in->additional = v4 ? field_table(L, 2, FIELD_ADDITIONAL_HEADERS, 0) : 0;
+    in->body = field_string(L, 2, "request", FIELD_BODY, 0, &in->body_length);
+    get_field(L, 2, FIELD_ADD_DATE);
     in->add_date = lua_toboolean(L, -1);
-    lua_getfield(L, 2, "brief");
+    get_field(L, 2, FIELD_BRIEF);
     in->brief = lua_toboolean(L, -1);
-    in->access_key_id = field_string(L, 3, "credentials", "access_key_id", 1, &in->access_key_id_length);
-    in->secret = field_string(L, 3, "credentials", "access_key_secret", 1, &in->secret_length);
+    in->access_key_id = field_string(L, 3, "credentials", FIELD_ACCESS_KEY_ID, 1, &in->access_key_id_length);
+    in->secret = field_string(L, 3, "credentials", FIELD_ACCESS_KEY_SECRET, 1, &in->secret_length);
     in->secret_index = lua_gettop(L);
-    in->token = field_string(L, 3, "credentials", "security_token", 0, &in->token_length);
+    in->token = field_string(L, 3, "credentials", FIELD_SECURITY_TOKEN, 0, &in->token_length);
     if (in->token_length == 0)
         in->token = NULL;
 
@@ -151,9 +198,17 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
     return 1;
 }
 
+/* The signer at index 1: its metatable compared with the upvalue first, luaL_checkudata (and its error) else. */
 static oss_signer *check_signer(lua_State *L)
 {
-    oss_signer *signer = luaL_checkudata(L, 1, OSS_SIGNER_TYPE);
+    oss_signer *signer = NULL;
+    if (lua_type(L, 1) == LUA_TUSERDATA && lua_getmetatable(L, 1)) {
+        if (lua_rawequal(L, -1, lua_upvalueindex(UPVALUE_METATABLE)))
+            signer = lua_touserdata(L, 1);
+        lua_pop(L, 1);
+    }
+    if (signer == NULL)
+        signer = luaL_checkudata(L, 1, OSS_SIGNER_TYPE);
     if (signer->closed)
         luaL_error(L, "%s: used after close", OSS_SIGNER_TYPE);
     if (!oss_sign_crypto_acquire(&signer->crypto))
@@ -497,12 +552,24 @@ void oss_open_sign(lua_State *L)
         {NULL, NULL},
     };
     static const luaL_Reg methods[] = {
-        {"sign_v4", signer_sign_v4},
-        {"sign_v1", signer_sign_v1},
         {"close", signer_close},
         {NULL, NULL},
     };
+    static const struct {
+        const char *name;
+        lua_CFunction function;
+    } signing_methods[] = {{"sign_v4", signer_sign_v4}, {"sign_v1", signer_sign_v1}};
     oss_define_type(L, OSS_SIGNER_TYPE, metamethods, methods);
+    luaL_getmetatable(L, OSS_SIGNER_TYPE);
+    lua_getfield(L, -1, "__index");
+    for (size_t i = 0; i < sizeof signing_methods / sizeof signing_methods[0]; i++) {
+        lua_pushvalue(L, -2);
+        for (int field = FIELD_METHOD; field <= UPVALUE_COUNT; field++)
+            lua_pushstring(L, field_names[field]);
+        lua_pushcclosure(L, signing_methods[i].function, UPVALUE_COUNT);
+        lua_setfield(L, -2, signing_methods[i].name);
+    }
+    lua_pop(L, 2);
     lua_pushcfunction(L, signer_new);
     lua_setfield(L, -2, "signer");
     push_signer(L);
