@@ -268,6 +268,7 @@ function Client:prepare(operation)
     url = url_for(self, operation.bucket, query),
     headers = headers,
     body = body,
+    sink = nil, -- sizes the table for the sink execute sets while the request is sent
   }, Request)
 end
 
