@@ -63,7 +63,11 @@ static int compare_ignoring_case(const char *a, size_t a_length, const char *b, 
 {
     size_t shorter = a_length < b_length ? a_length : b_length;
     for (size_t i = 0; i < shorter; i++) {
-        unsigned char x = ascii_lower((unsigned char)a[i]), y = ascii_lower((unsigned char)b[i]);
+        unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x == y) /* the usual case: names share prefixes such as x-oss- and content- */
+            continue;
+        x = ascii_lower(x);
+        y = ascii_lower(y);
         if (x != y)
             return x < y ? -1 : 1;
     }
