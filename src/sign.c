@@ -217,7 +217,9 @@ static oss_signer *check_signer(lua_State *L)
 }
 
 /* Reads and checks everything before the map is touched: on 0 the message is on top of the stack and the request
- * is as it was. Misuse raises. */
+ * is as it was. Misuse raises. Then adds what both versions may be asked for and neither signs differently when the
+ * caller sets it: Content-MD5 of request.body and Date (always for V1, with request.add_date for V4), each only
+ * when the map lacks it. */
 static int prepare(lua_State *L, oss_signer *signer, signing_input *in, int v4)
 {
     reset_scratch(signer);
@@ -560,6 +562,7 @@ void oss_open_sign(lua_State *L)
         lua_CFunction function;
     } signing_methods[] = {{"sign_v4", signer_sign_v4}, {"sign_v1", signer_sign_v1}};
     oss_define_type(L, OSS_SIGNER_TYPE, metamethods, methods);
+    luaL_checkstack(L, UPVALUE_COUNT + 2, "registering the signer");
     luaL_getmetatable(L, OSS_SIGNER_TYPE);
     lua_getfield(L, -1, "__index");
     for (size_t i = 0; i < sizeof signing_methods / sizeof signing_methods[0]; i++) {
