@@ -120,6 +120,23 @@ local function transport_settings(options, scheme, getenv)
   }
 end
 
+-- What a client remembers per bucket, so repeated requests skip work: names found valid, and URLs.
+local VALID_BUCKETS_LIMIT = 256
+local URL_CACHE_LIMIT = 64
+
+-- A memo that starts over once it holds `limit` entries: a process may name buckets without end.
+local function memo(limit)
+  return { entries = {}, count = 0, limit = limit }
+end
+
+local function remember(cache, key, value)
+  if cache.count >= cache.limit then
+    cache.entries, cache.count = {}, 0
+  end
+  cache.entries[key] = value
+  cache.count = cache.count + 1
+end
+
 --- oss.new(options) -> client | nil, err
 function Client.new(options)
   if type(options) ~= "table" then
@@ -175,8 +192,8 @@ function Client.new(options)
     _signer = core.signer(),
     -- Reused by every prepare: filled and signed with no yield in between, so concurrent requests cannot mix.
     _signing = { region = region, add_date = true, brief = true },
-    _urls = {},
-    _url_count = 0,
+    _valid_buckets = memo(VALID_BUCKETS_LIMIT),
+    _urls = memo(URL_CACHE_LIMIT),
     _retry = policy,
     _transport = transport,
   }, Client)
@@ -187,43 +204,29 @@ function Client:__tostring()
     self.addressing)
 end
 
--- Bucket names found valid: every request checks its bucket, and a process uses few of them.
-local VALID_BUCKETS_LIMIT = 256
-local valid_buckets, valid_bucket_count = {}, 0
-
 --- Raises on a non-string bucket (misuse); returns a validation error for a name OSS would refuse.
-function Client.check_bucket(bucket)
+function Client:check_bucket(bucket)
   if type(bucket) ~= "string" then
     error("bucket: expected a string, got " .. type(bucket), 3)
   end
-  if valid_buckets[bucket] then return nil end
+  local valid = self._valid_buckets
+  if valid.entries[bucket] then return nil end
   local problem = endpoint.bucket_name_problem(bucket)
   if problem then return errors.validation(problem, "bucket") end
-  if valid_bucket_count >= VALID_BUCKETS_LIMIT then
-    valid_buckets, valid_bucket_count = {}, 0
-  end
-  valid_buckets[bucket] = true
-  valid_bucket_count = valid_bucket_count + 1
+  remember(valid, bucket, true)
   return nil
 end
-
--- A client remembers the URLs of this many buckets before it starts over.
-local URL_CACHE_LIMIT = 64
 
 -- The URL of a bucket's request with this query: the endpoint and addressing style are fixed for the client's
 -- life, and a bucket's requests mostly repeat their query, so each bucket keeps its prefix and its last URL.
 local function url_for(self, bucket, query)
-  local urls = self._urls[bucket]
-  if urls then
-    if urls.query == query then return urls.url end
-  else
+  local urls = self._urls.entries[bucket]
+  if not urls then
     local base, path = endpoint.locate(self._endpoint, bucket, self.addressing)
-    if self._url_count >= URL_CACHE_LIMIT then
-      self._urls, self._url_count = {}, 0
-    end
     urls = { prefix = base .. path .. "?" }
-    self._urls[bucket] = urls
-    self._url_count = self._url_count + 1
+    remember(self._urls, bucket, urls)
+  elseif urls.query == query then
+    return urls.url
   end
   urls.query, urls.url = query, urls.prefix .. query
   return urls.url

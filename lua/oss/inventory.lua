@@ -39,7 +39,7 @@ end
 
 --- client:put_bucket_inventory(bucket, config [, { dry_run = true }]) -> true | request, or nil, err
 function Client:put_bucket_inventory(bucket, config, options)
-  local err = Client.check_bucket(bucket)
+  local err = self:check_bucket(bucket)
   if type(config) ~= "table" then
     error("config: expected a table, got " .. type(config), 2)
   end
@@ -59,7 +59,7 @@ end
 
 --- client:get_bucket_inventory(bucket, id [, options]) -> config | nil, err
 function Client:get_bucket_inventory(bucket, id, options)
-  local err = Client.check_bucket(bucket) or check_id(id)
+  local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
   return self:call({ method = "GET", bucket = bucket, query = { inventory = "", inventoryId = id } },
@@ -68,7 +68,7 @@ end
 
 --- client:delete_bucket_inventory(bucket, id [, options]) -> true | nil, err
 function Client:delete_bucket_inventory(bucket, id, options)
-  local err = Client.check_bucket(bucket) or check_id(id)
+  local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
   local result, call_err = self:call({
@@ -81,7 +81,7 @@ end
 --- client:list_bucket_inventory(bucket [, { continuation_token = t }])
 --- -> { configurations = {...}, is_truncated = bool, next_continuation_token = t, continuation_token = t }
 function Client:list_bucket_inventory(bucket, options)
-  local err = Client.check_bucket(bucket)
+  local err = self:check_bucket(bucket)
   check_options(options)
   if err then return nil, err end
   local query = { inventory = "" }
