@@ -253,6 +253,14 @@ static void anchor_names(lua_State *L, oss_element *element)
         anchor_names(L, &element->children[i]);
 }
 
+/* Numbers the elements depth-first, parent before children: the order the reader pushes their names in. */
+static void number_elements(oss_element *element, size_t *next)
+{
+    element->index = (*next)++;
+    for (size_t i = 0; i < element->child_count; i++)
+        number_elements(&element->children[i], next);
+}
+
 oss_schema *oss_check_schema(lua_State *L, int index)
 {
     return luaL_checkudata(L, index, OSS_SCHEMA_TYPE);
@@ -307,6 +315,7 @@ static int schema_new(lua_State *L)
     lua_newtable(L);
     anchor_names(L, &schema->root);
     schema->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    number_elements(&schema->root, &schema->element_count);
     return 1;
 }
 

@@ -63,12 +63,14 @@ typedef struct oss_element {
     size_t child_count;
     oss_rule *rules;
     size_t rule_count;
+    size_t index; /* the element's place in a depth-first walk from the root (0), so the reader can log a number */
 } oss_element;
 
 typedef struct {
     oss_element root;
-    oss_buffer output; /* the writer's scratch space, reused across calls */
-    int names_ref;     /* registry reference to the table that keeps every element's lua_name alive */
+    size_t element_count; /* every element of the tree, numbered by oss_element.index */
+    oss_buffer output;    /* the writer's scratch space, reused across calls */
+    int names_ref;        /* registry reference to the table that keeps every element's lua_name alive */
 } oss_schema;
 
 #define OSS_SCHEMA_TYPE "oss.schema"

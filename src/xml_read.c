@@ -1,6 +1,7 @@
 /* Streaming, schema-guided XML reader: the oss.xml_reader userdata, and the Lua table it builds from the record. */
 #include "xml_read.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,10 +15,13 @@
 #define DEFAULT_MAX_SIZE (16 * 1024 * 1024)
 /* finish keeps two Lua stack slots per open element, and LuaJIT lets a C function hold about 8000. */
 #define LARGEST_MAX_DEPTH 1000
+/* finish also keeps one slot per schema element for its name. */
+#define LARGEST_SCHEMA 4000
 
 struct oss_xml_reader {
-    oss_xml_record record; /* the Expat side: parser, open elements and the event log */
-    int schema_ref;        /* keeps record.root alive */
+    oss_xml_record record;     /* the Expat side: parser, open elements and the event log */
+    const oss_schema *schema;  /* record.root is its root */
+    int schema_ref;            /* keeps the schema alive */
     int finished, closed;
 };
 
@@ -28,114 +32,117 @@ int oss_xml_reader_feed(oss_xml_reader *reader, const char *bytes, size_t length
 
 /* ---- building the Lua value from the event log, after Expat has returned ---- */
 
-typedef struct {
-    const char *at;
-    const char *end;
-} log_cursor;
-
-static void read_bytes(log_cursor *cursor, void *out, size_t size)
+/* Lua's table constructors take an int; a size is only a hint, so an absurd one is dropped. */
+static int size_hint(size_t size)
 {
-    memcpy(out, cursor->at, size);
-    cursor->at += size;
+    return size < (size_t)INT_MAX ? (int)size : 0;
 }
 
-static void push_name(lua_State *L, log_cursor *cursor)
-{
-    size_t length;
-    read_bytes(cursor, &length, sizeof length);
-    lua_pushlstring(L, cursor->at, length);
-    cursor->at += length;
-}
-
-/* Appends the value on top to the array on the slot below it, popping the value. */
-static void append(lua_State *L)
-{
-    lua_rawseti(L, -2, (int)oss_rawlen(L, -2) + 1);
-}
-
-/* Stack: parent, key, value -> parent. Repeated schema elements always make arrays; an unknown name makes one
- * only from its second appearance, and `made_arrays` tells those arrays from unknown containers. */
-static void store(lua_State *L, int made_arrays, unsigned char flags)
+/* Stack: parent, key, value -> parent. A repeated schema element's first appearance makes its array at its final
+ * size and the others go to their place in it; an unknown name makes an array only from its second appearance,
+ * and `made_arrays` tells those arrays from unknown containers. */
+static void store(lua_State *L, int made_arrays, const oss_event *event)
 {
     int parent = lua_gettop(L) - 2;
-    if (flags == 0) {
+    if (event->flags == 0) {
         lua_rawset(L, parent);
+        return;
+    }
+    if (event->flags & OSS_EVENT_REPEATED) {
+        if (event->seen == 1) {
+            lua_createtable(L, size_hint(event->items), 0); /* parent, key, value, array */
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, 1);
+            lua_rawset(L, parent);
+        } else {
+            lua_pushvalue(L, parent + 1);
+            lua_rawget(L, parent); /* parent, key, value, array */
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, (int)event->seen);
+            lua_pop(L, 2);
+        }
         return;
     }
     lua_pushvalue(L, parent + 1);
     lua_rawget(L, parent); /* parent, key, value, existing */
-    if (lua_isnil(L, -1) && (flags & OSS_EVENT_UNKNOWN)) {
+    if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_rawset(L, parent);
         return;
     }
-    int array_exists = !lua_isnil(L, -1);
-    if (array_exists && (flags & OSS_EVENT_UNKNOWN)) {
-        lua_pushvalue(L, -1);
-        lua_rawget(L, made_arrays);
-        array_exists = lua_toboolean(L, -1);
-        lua_pop(L, 1);
-    }
+    lua_pushvalue(L, -1);
+    lua_rawget(L, made_arrays);
+    int array_exists = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     if (!array_exists) {
         lua_newtable(L); /* parent, key, value, existing, array */
-        if (!lua_isnil(L, -2)) {
-            lua_pushvalue(L, -2);
-            append(L);
-            lua_pushvalue(L, -1);
-            lua_pushboolean(L, 1);
-            lua_rawset(L, made_arrays);
-        }
+        lua_pushvalue(L, -2);
+        lua_rawseti(L, -2, 1);
+        lua_pushvalue(L, -1);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, made_arrays);
         lua_replace(L, -2);
         lua_pushvalue(L, parent + 1);
         lua_pushvalue(L, -2);
         lua_rawset(L, parent);
     }
     lua_insert(L, -2); /* parent, key, array, value */
-    append(L);
+    lua_rawseti(L, -2, (int)oss_rawlen(L, -2) + 1);
     lua_pop(L, 2);
 }
 
+/* Pushes every element's name in oss_element.index order, so a known element's key is one lua_pushvalue. */
+static void push_names(lua_State *L, const oss_element *element)
+{
+    lua_pushlstring(L, element->name, element->name_length);
+    for (size_t i = 0; i < element->child_count; i++)
+        push_names(L, &element->children[i]);
+}
+
 /* Leaves the root's content on top and returns 1, or leaves the stack as it was and returns 0. */
-static int build(lua_State *L, const oss_buffer *events)
+static int build(lua_State *L, const oss_buffer *events, const oss_schema *schema)
 {
     int base = lua_gettop(L);
+    if (schema->element_count > LARGEST_SCHEMA || !lua_checkstack(L, (int)schema->element_count + 2))
+        return 0;
     lua_newtable(L);
-    int made_arrays = base + 1;
+    int made_arrays = base + 1, names = base + 2;
+    push_names(L, &schema->root);
     lua_newtable(L);
-    log_cursor cursor = {events->data, events->data + events->length};
-    while (cursor.at < cursor.end) {
-        unsigned char header[2];
-        read_bytes(&cursor, header, sizeof header);
+    const char *at = events->data, *end = events->data + events->length;
+    while (at < end) {
+        oss_event event;
+        memcpy(&event, at, sizeof event);
+        const char *name = at + sizeof event;
+        at = name + event.name_length;
         if (!lua_checkstack(L, 6)) {
             lua_settop(L, base);
             return 0;
         }
-        if (header[0] == OSS_EVENT_LEAVE) {
-            store(L, made_arrays, header[1]);
+        if (event.kind == OSS_EVENT_LEAVE) {
+            store(L, made_arrays, &event);
             continue;
         }
-        push_name(L, &cursor);
-        if (header[0] == OSS_EVENT_ENTER) {
-            lua_newtable(L);
+        if (event.flags & OSS_EVENT_UNKNOWN)
+            lua_pushlstring(L, name, event.name_length);
+        else
+            lua_pushvalue(L, names + (int)event.element);
+        if (event.kind == OSS_EVENT_ENTER) {
+            lua_createtable(L, 0, size_hint(event.keys));
             continue;
         }
-        if (header[0] == OSS_EVENT_BOOLEAN) {
-            unsigned char value;
-            read_bytes(&cursor, &value, 1);
-            lua_pushboolean(L, value);
-        } else if (header[0] == OSS_EVENT_INTEGER) {
-            long long value;
-            read_bytes(&cursor, &value, sizeof value);
-            lua_pushinteger(L, (lua_Integer)value); /* LuaJIT: a double, exact up to 2^53 */
+        if (event.kind == OSS_EVENT_BOOLEAN) {
+            lua_pushboolean(L, (int)event.value);
+        } else if (event.kind == OSS_EVENT_INTEGER) {
+            lua_pushinteger(L, (lua_Integer)event.value); /* LuaJIT: a double, exact up to 2^53 */
         } else {
-            size_t length;
-            read_bytes(&cursor, &length, sizeof length);
-            lua_pushlstring(L, cursor.at, length);
-            cursor.at += length;
+            lua_pushlstring(L, at, event.value_length);
+            at += event.value_length;
         }
-        store(L, made_arrays, header[1]);
+        store(L, made_arrays, &event);
     }
-    lua_remove(L, made_arrays);
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
     return 1;
 }
 
@@ -202,7 +209,7 @@ static int reader_feed(lua_State *L)
 static int finish(lua_State *L, oss_xml_reader *reader)
 {
     oss_xml_record *record = &reader->record;
-    if (oss_xml_record_end(record) && !build(L, &record->events))
+    if (oss_xml_record_end(record) && !build(L, &record->events, reader->schema))
         oss_xml_record_fail(record, "too deeply nested for the Lua stack");
     release(L, reader);
     reader->finished = 1;
@@ -259,6 +266,7 @@ static oss_xml_reader *push_reader(lua_State *L, int schema_index, int limits_in
     memset(reader, 0, sizeof *reader);
     oss_xml_record_init(&reader->record, max_depth, max_size);
     reader->schema_ref = LUA_NOREF;
+    reader->schema = schema;
     oss_setmetatable(L, OSS_XML_READER_TYPE);
     /* From here __gc owns everything; the schema stays alive as long as the reader points into it. */
     lua_pushvalue(L, schema_index);

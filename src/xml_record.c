@@ -3,6 +3,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,13 +12,26 @@
 
 typedef struct {
     const oss_element *element; /* NULL for an element the schema does not know */
-    size_t name_offset;         /* in record->names: Expat's copy dies with its callback */
+    size_t name_offset;         /* unknown elements: the name's copy in record->names */
     size_t name_length;
-    size_t counts_offset;       /* in record->counts: how often each known child has appeared so far */
+    size_t counts_offset;       /* in record->counts: a child_count per known child */
     size_t index;               /* 1-based among repeated siblings (for paths), 0 when not repeated */
+    size_t next_child;          /* where the next child's lookup starts: documents follow the schema's order */
+    size_t keys;                /* keys the element's table will hold, counted as children open */
+    size_t event_offset;        /* its ENTER, or its open STRING event; NO_EVENT when none */
     unsigned long long line, column;
     int is_container;           /* a known container, or an unknown element once a child appears */
+    int direct_text;            /* a known string: its text goes straight into its open STRING event */
 } frame;
+
+/* Per known child of an open container: how often it has appeared, and for a repeated child, the event that
+ * stores its first appearance, whose `items` gets the total when the container closes. */
+typedef struct {
+    size_t seen;
+    size_t first_event;
+} child_count;
+
+#define NO_EVENT ((size_t)-1)
 
 /* ---- errors: kept in the record, since nothing may raise while Expat runs ---- */
 
@@ -78,9 +92,14 @@ static frame *top(const oss_xml_record *record)
     return frame_at(record, depth(record) - 1);
 }
 
-static size_t *counts_of(const oss_xml_record *record, const frame *f)
+static child_count *counts_of(const oss_xml_record *record, const frame *f)
 {
-    return (size_t *)(void *)(record->counts.data + f->counts_offset);
+    return (child_count *)(void *)(record->counts.data + f->counts_offset);
+}
+
+static const char *name_of(const oss_xml_record *record, const frame *f)
+{
+    return f->element != NULL ? f->element->name : record->names.data + f->name_offset;
 }
 
 /* Copies a value or name into a message on one line and at a bounded length. */
@@ -111,7 +130,7 @@ static void format_path(const oss_xml_record *record, char *out, size_t size)
     for (size_t level = 1; level < levels && used < size; level++) {
         const frame *f = frame_at(record, level);
         char name[QUOTED_VALUE_BYTES + 4];
-        quote(name, sizeof name, record->names.data + f->name_offset, f->name_length);
+        quote(name, sizeof name, name_of(record, f), f->name_length);
         int written = f->index > 0 ? snprintf(out + used, size - used, "%s%s[%zu]", level > 1 ? "." : "", name, f->index)
                                    : snprintf(out + used, size - used, "%s%s", level > 1 ? "." : "", name);
         if (written < 0)
@@ -120,22 +139,90 @@ static void format_path(const oss_xml_record *record, char *out, size_t size)
     }
 }
 
-static void push_frame(oss_xml_record *record, const oss_element *element, const char *name, size_t index)
+/* Room for `size` more bytes in the event log, or NULL (the buffer then remembers that it failed). */
+static char *reserve_event(oss_xml_record *record, size_t size)
+{
+    oss_buffer *events = &record->events;
+    if ((size > events->capacity - events->length && !oss_buffer_reserve(events, size)) || events->failed)
+        return NULL;
+    char *at = events->data + events->length;
+    events->length += size;
+    return at;
+}
+
+/* Logs one event with its name (unknown elements) and value bytes in one reservation; returns its offset. */
+static size_t log_event(oss_xml_record *record, const oss_event *event, const char *name, const char *value)
+{
+    size_t offset = record->events.length;
+    char *at = reserve_event(record, sizeof *event + event->name_length + event->value_length);
+    if (at == NULL)
+        return NO_EVENT;
+    memcpy(at, event, sizeof *event);
+    at += sizeof *event;
+    if (event->name_length > 0)
+        memcpy(at, name, event->name_length);
+    if (event->value_length > 0)
+        memcpy(at + event->name_length, value, event->value_length);
+    return offset;
+}
+
+/* Events are packed without padding, so a field is written back through memcpy, never a cast pointer. */
+static void patch_event(oss_xml_record *record, size_t offset, size_t field, size_t value)
+{
+    memcpy(record->events.data + offset + field, &value, sizeof value);
+}
+
+/* The event for element `f` of `kind`, without its value. */
+static oss_event event_of(unsigned char kind, const frame *f)
+{
+    oss_event event;
+    memset(&event, 0, sizeof event);
+    event.kind = kind;
+    if (f->element == NULL) {
+        event.flags = OSS_EVENT_UNKNOWN;
+        event.name_length = f->name_length;
+    } else {
+        event.element = f->element->index;
+        event.flags = f->element->repeated ? OSS_EVENT_REPEATED : 0;
+        event.seen = f->index;
+    }
+    return event;
+}
+
+static void log_enter(oss_xml_record *record, frame *f)
+{
+    oss_event event = event_of(OSS_EVENT_ENTER, f);
+    f->event_offset = log_event(record, &event, name_of(record, f), NULL);
+}
+
+/* A known string's event is opened with its start tag; its text is appended as Expat delivers it. */
+static void open_string(oss_xml_record *record, frame *f)
+{
+    oss_event event = event_of(OSS_EVENT_STRING, f);
+    f->event_offset = log_event(record, &event, NULL, NULL);
+    f->direct_text = f->event_offset != NO_EVENT;
+}
+
+static void push_frame(oss_xml_record *record, const oss_element *element, const char *name, size_t name_length,
+                       size_t index)
 {
     frame f;
     memset(&f, 0, sizeof f);
     f.element = element;
-    f.name_offset = record->names.length;
-    f.name_length = strlen(name);
+    f.name_length = name_length;
     f.counts_offset = record->counts.length;
     f.index = index;
+    f.event_offset = NO_EVENT;
     f.line = current_line(record);
     f.column = current_column(record);
     f.is_container = element != NULL && element->type == OSS_TYPE_CONTAINER;
-    oss_buffer_append(&record->names, name, f.name_length);
-    if (f.is_container && oss_buffer_reserve(&record->counts, element->child_count * sizeof(size_t))) {
-        memset(record->counts.data + record->counts.length, 0, element->child_count * sizeof(size_t));
-        record->counts.length += element->child_count * sizeof(size_t);
+    if (element == NULL) {
+        f.name_offset = record->names.length;
+        oss_buffer_append(&record->names, name, name_length);
+    }
+    if (f.is_container && oss_buffer_reserve(&record->counts, element->child_count * sizeof(child_count))) {
+        memset(record->counts.data + record->counts.length, 0, element->child_count * sizeof(child_count));
+        record->counts.length += element->child_count * sizeof(child_count);
     }
     oss_buffer_append(&record->frames, &f, sizeof f);
 }
@@ -143,32 +230,26 @@ static void push_frame(oss_xml_record *record, const oss_element *element, const
 static void pop_frame(oss_xml_record *record)
 {
     const frame *f = top(record);
-    record->names.length = f->name_offset;
+    if (f->element == NULL)
+        record->names.length = f->name_offset;
     record->counts.length = f->counts_offset;
     record->frames.length -= sizeof(frame);
 }
 
-/* ---- the event log ---- */
-
-static unsigned char flags_of(const frame *f)
+/* The child of a known container called `name`: tried first where the last one was found, since documents
+ * list children in the schema's order. */
+static const oss_element *find_child(frame *parent, const char *name, size_t length)
 {
-    if (f->element == NULL)
-        return OSS_EVENT_UNKNOWN;
-    return f->element->repeated ? OSS_EVENT_REPEATED : 0;
-}
-
-static void log_name(oss_xml_record *record, unsigned char kind, const frame *f)
-{
-    unsigned char header[2] = {kind, flags_of(f)};
-    oss_buffer_append(&record->events, header, sizeof header);
-    oss_buffer_append(&record->events, &f->name_length, sizeof f->name_length);
-    oss_buffer_append(&record->events, record->names.data + f->name_offset, f->name_length);
-}
-
-static void log_leave(oss_xml_record *record, const frame *f)
-{
-    unsigned char header[2] = {OSS_EVENT_LEAVE, flags_of(f)};
-    oss_buffer_append(&record->events, header, sizeof header);
+    const oss_element *children = parent->element->children;
+    size_t count = parent->element->child_count;
+    for (size_t tried = 0, i = parent->next_child; tried < count; tried++, i = i + 1 < count ? i + 1 : 0) {
+        const oss_element *child = &children[i];
+        if (child->name_length == length && child->name[0] == name[0] && memcmp(child->name, name, length) == 0) {
+            parent->next_child = i;
+            return child;
+        }
+    }
+    return NULL;
 }
 
 /* ---- leaf values ---- */
@@ -233,12 +314,20 @@ static int parse_integer(const char *text, size_t length, long long *out)
     return 1;
 }
 
-static void log_leaf(oss_xml_record *record, const frame *f)
+/* Logs a leaf's value: a known string's event is already open and only needs its length. */
+static void log_leaf(oss_xml_record *record, frame *f)
 {
+    if (f->direct_text) {
+        if (!record->events.failed)
+            patch_event(record, f->event_offset, offsetof(oss_event, value_length),
+                        record->events.length - f->event_offset - sizeof(oss_event));
+        return;
+    }
     const char *text = record->text.data ? record->text.data : "";
     size_t length = record->text.length;
     oss_type type = f->element ? f->element->type : OSS_TYPE_STRING;
     char path[256], quoted[QUOTED_VALUE_BYTES + 4];
+    oss_event event;
     if (type == OSS_TYPE_BOOLEAN) {
         unsigned char value;
         if (!parse_boolean(text, length, &value)) {
@@ -247,8 +336,8 @@ static void log_leaf(oss_xml_record *record, const frame *f)
             fail_at(record, f->line, f->column, "%s: expected true or false, got \"%s\"", path, quoted);
             return;
         }
-        log_name(record, OSS_EVENT_BOOLEAN, f);
-        oss_buffer_append(&record->events, &value, 1);
+        event = event_of(OSS_EVENT_BOOLEAN, f);
+        event.value = value;
     } else if (type == OSS_TYPE_INTEGER) {
         long long value;
         if (!parse_integer(text, length, &value)) {
@@ -257,13 +346,31 @@ static void log_leaf(oss_xml_record *record, const frame *f)
             fail_at(record, f->line, f->column, "%s: expected a 64-bit integer, got \"%s\"", path, quoted);
             return;
         }
-        log_name(record, OSS_EVENT_INTEGER, f);
-        oss_buffer_append(&record->events, &value, sizeof value);
+        event = event_of(OSS_EVENT_INTEGER, f);
+        event.value = value;
     } else {
-        log_name(record, OSS_EVENT_STRING, f);
-        oss_buffer_append(&record->events, &length, sizeof length);
-        oss_buffer_append(&record->events, text, length);
+        event = event_of(OSS_EVENT_STRING, f);
+        event.value_length = length;
     }
+    f->event_offset = log_event(record, &event, name_of(record, f), text);
+}
+
+/* A container closes: its LEAVE, and the sizes its ENTER and its repeated children's first events wait for. */
+static void log_leave(oss_xml_record *record, frame *f)
+{
+    oss_event event = event_of(OSS_EVENT_LEAVE, f);
+    event.name_length = 0; /* the key is already on finish's stack */
+    size_t offset = log_event(record, &event, NULL, NULL);
+    if (offset == NO_EVENT || f->event_offset == NO_EVENT)
+        return;
+    patch_event(record, f->event_offset, offsetof(oss_event, keys), f->keys);
+    f->event_offset = offset;
+    if (f->element == NULL)
+        return;
+    const child_count *counts = counts_of(record, f);
+    for (size_t i = 0; i < f->element->child_count; i++)
+        if (counts[i].seen > 0 && f->element->children[i].repeated)
+            patch_event(record, counts[i].first_event, offsetof(oss_event, items), counts[i].seen);
 }
 
 /* ---- Expat handlers: C only, no Lua ---- */
@@ -294,7 +401,7 @@ static void start_root(oss_xml_record *record, const char *name)
         stop(record);
         return;
     }
-    push_frame(record, record->root, name, 0);
+    push_frame(record, record->root, name, record->root->name_length, 0);
 }
 
 /* Text between a container's tags must be layout only. It is judged when the next tag arrives, from where it
@@ -341,7 +448,7 @@ static int become_container(oss_xml_record *record, frame *parent, const char *c
         return 0;
     if (!parent->is_container) {
         parent->is_container = 1;
-        log_name(record, OSS_EVENT_ENTER, parent);
+        log_enter(record, parent);
     }
     forget_text(record);
     return 1;
@@ -367,13 +474,14 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
     frame *parent = top(record);
     if (!become_container(record, parent, name))
         return;
-    const oss_element *element = parent->element ? oss_find_child(parent->element, name, strlen(name)) : NULL;
+    size_t length = strlen(name);
+    const oss_element *element = parent->element ? find_child(parent, name, length) : NULL;
     size_t seen = 0;
-    if (element != NULL) {
-        size_t *count = counts_of(record, parent) + (element - parent->element->children);
-        seen = ++*count;
-    }
-    push_frame(record, element, name, element != NULL && element->repeated ? seen : 0);
+    if (element != NULL)
+        seen = ++counts_of(record, parent)[element - parent->element->children].seen;
+    if (seen <= 1)
+        parent->keys++;
+    push_frame(record, element, name, length, element != NULL && element->repeated ? seen : 0);
     check_memory(record);
     if (record->failed)
         return;
@@ -382,8 +490,19 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
         return;
     }
     if (element != NULL && element->type == OSS_TYPE_CONTAINER)
-        log_name(record, OSS_EVENT_ENTER, top(record));
+        log_enter(record, top(record));
+    else if (element != NULL && element->type == OSS_TYPE_STRING)
+        open_string(record, top(record));
     check_memory(record);
+}
+
+/* The first of repeated siblings is stored by the event logged as it closes; the parent's close sizes it. */
+static void note_first_of_repeated(oss_xml_record *record, const frame *f)
+{
+    if (f->element == NULL || !f->element->repeated || f->index != 1 || f->event_offset == NO_EVENT)
+        return;
+    const frame *parent = frame_at(record, depth(record) - 2);
+    counts_of(record, parent)[f->element - parent->element->children].first_event = f->event_offset;
 }
 
 static void XMLCALL on_end(void *data, const XML_Char *name)
@@ -392,7 +511,7 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
     (void)name; /* Expat has already matched it with the start tag */
     if (record->failed)
         return;
-    const frame *f = top(record);
+    frame *f = top(record);
     if (f->is_container && !check_layout_text(record))
         return;
     if (depth(record) > 1) {
@@ -400,6 +519,7 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
             log_leave(record, f);
         else
             log_leaf(record, f);
+        note_first_of_repeated(record, f);
     }
     if (record->failed) {
         stop(record);
@@ -415,6 +535,13 @@ static void XMLCALL on_text(void *data, const XML_Char *text, int length)
     oss_xml_record *record = data;
     if (record->failed || depth(record) == 0)
         return;
+    if (top(record)->direct_text) {
+        char *at = reserve_event(record, (size_t)length);
+        if (at != NULL)
+            memcpy(at, text, (size_t)length);
+        check_memory(record);
+        return;
+    }
     if (record->text_line == 0) {
         record->text_line = current_line(record);
         record->text_column = current_column(record);

@@ -10,10 +10,22 @@
 #include "schema.h"
 
 /* The event log: what Expat saw, already checked against the schema, for the reader's finish to turn into tables.
- * Each event is its kind and flags (one byte each); every kind but LEAVE then carries the element's name as a
- * size_t length and its bytes; BOOLEAN adds one byte, INTEGER a long long, STRING a size_t length and its bytes. */
+ * Each event is an oss_event, then the name's bytes (unknown elements only), then the value's bytes (STRING).
+ * Known elements are logged by their schema index, so finish pushes each name once per document, not per event. */
 enum { OSS_EVENT_ENTER = 1, OSS_EVENT_LEAVE, OSS_EVENT_STRING, OSS_EVENT_BOOLEAN, OSS_EVENT_INTEGER };
 enum { OSS_EVENT_REPEATED = 1, OSS_EVENT_UNKNOWN = 2 };
+
+typedef struct {
+    unsigned char kind;
+    unsigned char flags;
+    size_t element;      /* known elements: oss_element.index */
+    size_t seen;         /* repeated known elements: 1-based place among their siblings */
+    size_t items;        /* on the event that stores the first of repeated siblings: how many there are */
+    size_t keys;         /* ENTER: how many keys its table will hold (filled in when the element closes) */
+    size_t name_length;  /* unknown elements: the name's bytes follow the event */
+    size_t value_length; /* STRING: the value's bytes follow (after the name) */
+    long long value;     /* BOOLEAN (0 or 1) and INTEGER */
+} oss_event;
 
 typedef struct {
     XML_Parser parser;       /* NULL once released */
@@ -21,8 +33,8 @@ typedef struct {
     int failed;
     size_t max_depth, max_size, fed;
     oss_buffer frames; /* the open elements */
-    oss_buffer counts; /* size_t[] slices, one per open known container */
-    oss_buffer names;  /* names of the open elements */
+    oss_buffer counts; /* slices of per-child counts, one per open known container */
+    oss_buffer names;  /* names of the open unknown elements (Expat's copy dies with its callback) */
     oss_buffer text;   /* character data since the last tag */
     unsigned long long text_line, text_column; /* where that text starts; line 0 before any */
     oss_buffer events;
