@@ -296,7 +296,7 @@ static int xml_read(lua_State *L)
     oss_xml_reader *reader = push_reader(L, 1, 3);
     if (reader == NULL)
         return 2;
-    oss_xml_reader_feed(reader, bytes, length);
+    oss_xml_record_read_whole(&reader->record, bytes, length);
     return finish(L, reader); /* the reader is released; __gc finds nothing left to do */
 }
 

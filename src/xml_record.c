@@ -19,7 +19,7 @@ typedef struct {
     size_t next_child;          /* where the next child's lookup starts: documents follow the schema's order */
     size_t keys;                /* keys the element's table will hold, counted as children open */
     size_t event_offset;        /* its ENTER, or its open STRING event; NO_EVENT when none */
-    unsigned long long line, column;
+    oss_xml_mark start;         /* of its start tag */
     int is_container;           /* a known container, or an unknown element once a child appears */
     int direct_text;            /* a known string: its text goes straight into its open STRING event */
 } frame;
@@ -61,6 +61,57 @@ static unsigned long long current_line(const oss_xml_record *record)
 static unsigned long long current_column(const oss_xml_record *record)
 {
     return (unsigned long long)XML_GetCurrentColumnNumber(record->parser) + 1;
+}
+
+static void mark_here(const oss_xml_record *record, oss_xml_mark *mark)
+{
+    if (record->document != NULL) {
+        mark->offset = (long long)XML_GetCurrentByteIndex(record->parser);
+        return;
+    }
+    mark->offset = -1;
+    mark->line = current_line(record);
+    mark->column = current_column(record);
+}
+
+/* Counts lines and columns as Expat does for UTF-8: CR, LF and CR LF each end a line, and a character is one
+ * column however many bytes it takes. Only an error pays for this. */
+static void count_position(const char *bytes, size_t length, unsigned long long *line, unsigned long long *column)
+{
+    unsigned long long lines = 0, columns = 0;
+    size_t i = 0;
+    while (i < length) {
+        unsigned char c = (unsigned char)bytes[i];
+        if (c == '\n' || c == '\r') {
+            lines++;
+            columns = 0;
+            i += c == '\r' && i + 1 < length && bytes[i + 1] == '\n' ? 2 : 1;
+            continue;
+        }
+        columns++;
+        i += c >= 0xF0 && c < 0xF8 ? 4 : c >= 0xE0 && c < 0xF0 ? 3 : c >= 0xC0 && c < 0xE0 ? 2 : 1;
+    }
+    *line = lines + 1;
+    *column = columns + 1;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void fail_at_mark(oss_xml_record *record, const oss_xml_mark *mark, const char *format, ...)
+{
+    unsigned long long line = mark->line, column = mark->column;
+    if (mark->offset >= 0) {
+        size_t offset = (size_t)mark->offset;
+        count_position(record->document, offset < record->document_length ? offset : record->document_length, &line,
+                       &column);
+    }
+    char reason[sizeof record->error];
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(reason, sizeof reason, format, arguments);
+    va_end(arguments);
+    fail_at(record, line, column, "%s", reason);
 }
 
 /* Ends the parse from inside a handler; Expat may still deliver an event or two, which the handlers ignore. */
@@ -213,8 +264,7 @@ static void push_frame(oss_xml_record *record, const oss_element *element, const
     f.counts_offset = record->counts.length;
     f.index = index;
     f.event_offset = NO_EVENT;
-    f.line = current_line(record);
-    f.column = current_column(record);
+    mark_here(record, &f.start);
     f.is_container = element != NULL && element->type == OSS_TYPE_CONTAINER;
     if (element == NULL) {
         f.name_offset = record->names.length;
@@ -333,7 +383,7 @@ static void log_leaf(oss_xml_record *record, frame *f)
         if (!parse_boolean(text, length, &value)) {
             format_path(record, path, sizeof path);
             quote(quoted, sizeof quoted, text, length);
-            fail_at(record, f->line, f->column, "%s: expected true or false, got \"%s\"", path, quoted);
+            fail_at_mark(record, &f->start, "%s: expected true or false, got \"%s\"", path, quoted);
             return;
         }
         event = event_of(OSS_EVENT_BOOLEAN, f);
@@ -343,7 +393,7 @@ static void log_leaf(oss_xml_record *record, frame *f)
         if (!parse_integer(text, length, &value)) {
             format_path(record, path, sizeof path);
             quote(quoted, sizeof quoted, text, length);
-            fail_at(record, f->line, f->column, "%s: expected a 64-bit integer, got \"%s\"", path, quoted);
+            fail_at_mark(record, &f->start, "%s: expected a 64-bit integer, got \"%s\"", path, quoted);
             return;
         }
         event = event_of(OSS_EVENT_INTEGER, f);
@@ -416,8 +466,7 @@ static int check_layout_text(oss_xml_record *record)
     format_path(record, path, sizeof path);
     trim(&text, &length);
     quote(quoted, sizeof quoted, text, length);
-    fail_at(record, record->text_line, record->text_column, "%s: text \"%s\" where only elements are allowed", path,
-            quoted);
+    fail_at_mark(record, &record->text_start, "%s: text \"%s\" where only elements are allowed", path, quoted);
     stop(record);
     return 0;
 }
@@ -425,7 +474,7 @@ static int check_layout_text(oss_xml_record *record)
 static void forget_text(oss_xml_record *record)
 {
     oss_buffer_reset(&record->text);
-    record->text_line = 0;
+    record->text_marked = 0;
 }
 
 static const char *type_name(oss_type type)
@@ -542,12 +591,23 @@ static void XMLCALL on_text(void *data, const XML_Char *text, int length)
         check_memory(record);
         return;
     }
-    if (record->text_line == 0) {
-        record->text_line = current_line(record);
-        record->text_column = current_column(record);
+    if (!record->text_marked) {
+        mark_here(record, &record->text_start);
+        record->text_marked = 1;
     }
     oss_buffer_append(&record->text, text, (size_t)length);
     check_memory(record);
+}
+
+static int is_utf8_name(const char *name)
+{
+    static const char utf8[] = "utf-8";
+    for (size_t i = 0; i < sizeof utf8; i++) {
+        char c = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
+        if (c != utf8[i])
+            return 0;
+    }
+    return 1;
 }
 
 static void XMLCALL on_doctype(void *data, const XML_Char *name, const XML_Char *system_id,
@@ -569,6 +629,16 @@ static void XMLCALL on_entity_declaration(void *data, const XML_Char *name, int 
     (void)system_id, (void)public_id, (void)notation;
     fail_at(record, current_line(record), current_column(record), "entity declarations are not allowed");
     stop(record);
+}
+
+/* Marks hold byte offsets only while the document is UTF-8, the one encoding count_position knows. A declaration
+ * comes before any element, so no offset has been kept yet when it turns them off. */
+static void XMLCALL on_xml_declaration(void *data, const XML_Char *version, const XML_Char *encoding, int standalone)
+{
+    oss_xml_record *record = data;
+    (void)version, (void)standalone;
+    if (encoding != NULL && !is_utf8_name(encoding))
+        record->document = NULL;
 }
 
 /* ---- the record's life ---- */
@@ -596,6 +666,7 @@ int oss_xml_record_start(oss_xml_record *record, const oss_element *root)
     XML_SetCharacterDataHandler(record->parser, on_text);
     XML_SetStartDoctypeDeclHandler(record->parser, on_doctype);
     XML_SetEntityDeclHandler(record->parser, on_entity_declaration);
+    XML_SetXmlDeclHandler(record->parser, on_xml_declaration);
     XML_SetParamEntityParsing(record->parser, XML_PARAM_ENTITY_PARSING_NEVER);
     return 1;
 }
@@ -630,9 +701,11 @@ int oss_xml_record_feed(oss_xml_record *record, const char *bytes, size_t length
     return 1;
 }
 
-int oss_xml_record_end(oss_xml_record *record)
+/* Hands Expat the document's last bytes and turns its verdict into our message. */
+static int end_document(oss_xml_record *record, const char *bytes, size_t length)
 {
-    if (!record->failed && XML_Parse(record->parser, "", 0, XML_TRUE) == XML_STATUS_ERROR) {
+    record->ended = 1;
+    if (!record->failed && XML_Parse(record->parser, bytes, (int)length, XML_TRUE) == XML_STATUS_ERROR) {
         if (XML_GetErrorCode(record->parser) == XML_ERROR_NO_ELEMENTS && depth(record) > 0) {
             /* Expat's "no element found" misleads when the body was cut short. */
             char path[256];
@@ -642,6 +715,29 @@ int oss_xml_record_end(oss_xml_record *record)
         keep_expat_error(record);
     }
     return !record->failed;
+}
+
+int oss_xml_record_end(oss_xml_record *record)
+{
+    return record->ended ? !record->failed : end_document(record, "", 0);
+}
+
+/* A final parse of the whole: Expat then counts no lines unless asked, and the handlers ask only on error. */
+int oss_xml_record_read_whole(oss_xml_record *record, const char *bytes, size_t length)
+{
+    if (record->parser == NULL || record->failed || record->fed > 0 || length > EXPAT_SLICE)
+        return oss_xml_record_feed(record, bytes, length) && oss_xml_record_end(record);
+    if (length > record->max_size) {
+        fail_at(record, current_line(record), current_column(record), "document larger than %zu bytes",
+                record->max_size);
+        return 0;
+    }
+    record->fed = length;
+    /* A leading zero byte or a byte-order mark other than UTF-8's means UTF-16: positions are then Expat's. */
+    int utf16 = length >= 2 && (bytes[0] == '\0' || bytes[1] == '\0' || (unsigned char)bytes[0] >= 0xFE);
+    record->document = utf16 ? NULL : bytes;
+    record->document_length = length;
+    return end_document(record, bytes, length);
 }
 
 void oss_xml_record_fail(oss_xml_record *record, const char *reason)
@@ -660,4 +756,5 @@ void oss_xml_record_release(oss_xml_record *record)
     oss_buffer_free(&record->text);
     oss_buffer_free(&record->events);
     record->root = NULL;
+    record->document = NULL;
 }

@@ -27,6 +27,14 @@ typedef struct {
     long long value;     /* BOOLEAN (0 or 1) and INTEGER */
 } oss_event;
 
+/* Where an element or a text starts, for error messages. While bytes stream in, Expat is asked for the line and
+ * column at once; when the whole document is at hand, only its byte offset is kept and turned into a line and
+ * column if an error needs it, so a good document costs no line counting at all. */
+typedef struct {
+    unsigned long long line, column;
+    long long offset; /* into record->document, or -1 when line and column hold the position */
+} oss_xml_mark;
+
 typedef struct {
     XML_Parser parser;       /* NULL once released */
     const oss_element *root; /* the owner keeps the schema alive */
@@ -36,7 +44,11 @@ typedef struct {
     oss_buffer counts; /* slices of per-child counts, one per open known container */
     oss_buffer names;  /* names of the open unknown elements (Expat's copy dies with its callback) */
     oss_buffer text;   /* character data since the last tag */
-    unsigned long long text_line, text_column; /* where that text starts; line 0 before any */
+    oss_xml_mark text_start;
+    int text_marked;   /* text_start is set: some text arrived since the last tag */
+    const char *document;    /* the whole document while oss_xml_record_read_whole runs and it is UTF-8 */
+    size_t document_length;
+    int ended;         /* Expat has had the document's last byte */
     oss_buffer events;
     char error[512];
 } oss_xml_record;
@@ -51,7 +63,11 @@ int oss_xml_record_start(oss_xml_record *record, const oss_element *root);
  * bad (the reason is in record->error). */
 int oss_xml_record_feed(oss_xml_record *record, const char *bytes, size_t length);
 
-/* Ends the document. Returns 1 when record->events holds all of it, 0 with the reason in record->error. */
+/* Reads a whole document in one call (nothing fed before), and ends it. Returns 1 when record->events holds all
+ * of it, 0 with the reason in record->error. `bytes` must stay alive until the record is released. */
+int oss_xml_record_read_whole(oss_xml_record *record, const char *bytes, size_t length);
+
+/* Ends the document (idempotent). Returns 1 when record->events holds all of it, 0 with the reason in record->error. */
 int oss_xml_record_end(oss_xml_record *record);
 
 /* Records a failure found after the document ended, at Expat's last position. */
