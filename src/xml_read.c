@@ -50,7 +50,7 @@ static void store(lua_State *L, int made_arrays, const oss_event *event)
     }
     if (event->flags & OSS_EVENT_REPEATED) {
         if (event->seen == 1) {
-            lua_createtable(L, size_hint(event->items), 0); /* parent, key, value, array */
+            lua_createtable(L, size_hint(event->size), 0); /* parent, key, value, array */
             lua_insert(L, -2);
             lua_rawseti(L, -2, 1);
             lua_rawset(L, parent);
@@ -128,16 +128,16 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
         else
             lua_pushvalue(L, names + (int)event.element);
         if (event.kind == OSS_EVENT_ENTER) {
-            lua_createtable(L, 0, size_hint(event.keys));
+            lua_createtable(L, 0, size_hint(event.size));
             continue;
         }
         if (event.kind == OSS_EVENT_BOOLEAN) {
-            lua_pushboolean(L, (int)event.value);
+            lua_pushboolean(L, (int)event.value.number);
         } else if (event.kind == OSS_EVENT_INTEGER) {
-            lua_pushinteger(L, (lua_Integer)event.value); /* LuaJIT: a double, exact up to 2^53 */
+            lua_pushinteger(L, (lua_Integer)event.value.number); /* LuaJIT: a double, exact up to 2^53 */
         } else {
-            lua_pushlstring(L, at, event.value_length);
-            at += event.value_length;
+            lua_pushlstring(L, at, event.value.length);
+            at += event.value.length;
         }
         store(L, made_arrays, &event);
     }

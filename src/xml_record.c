@@ -120,10 +120,11 @@ static void stop(oss_xml_record *record)
     XML_StopParser(record->parser, XML_FALSE);
 }
 
-static int out_of_memory(const oss_xml_record *record)
+/* Asked after every event, so one test of all five flags rather than a branch each. */
+static inline int out_of_memory(const oss_xml_record *record)
 {
-    return record->frames.failed || record->counts.failed || record->names.failed || record->text.failed ||
-           record->events.failed;
+    return (record->frames.failed | record->counts.failed | record->names.failed | record->text.failed |
+            record->events.failed) != 0;
 }
 
 /* ---- the open elements ---- */
@@ -205,22 +206,29 @@ static char *reserve_event(oss_xml_record *record, size_t size)
 static size_t log_event(oss_xml_record *record, const oss_event *event, const char *name, const char *value)
 {
     size_t offset = record->events.length;
-    char *at = reserve_event(record, sizeof *event + event->name_length + event->value_length);
+    size_t value_length = event->kind == OSS_EVENT_STRING ? event->value.length : 0;
+    char *at = reserve_event(record, sizeof *event + event->name_length + value_length);
     if (at == NULL)
         return NO_EVENT;
     memcpy(at, event, sizeof *event);
     at += sizeof *event;
     if (event->name_length > 0)
         memcpy(at, name, event->name_length);
-    if (event->value_length > 0)
-        memcpy(at + event->name_length, value, event->value_length);
+    if (value_length > 0)
+        memcpy(at + event->name_length, value, value_length);
     return offset;
 }
 
 /* Events are packed without padding, so a field is written back through memcpy, never a cast pointer. */
-static void patch_event(oss_xml_record *record, size_t offset, size_t field, size_t value)
+static void patch_length(oss_xml_record *record, size_t offset, size_t length)
 {
-    memcpy(record->events.data + offset + field, &value, sizeof value);
+    memcpy(record->events.data + offset + offsetof(oss_event, value.length), &length, sizeof length);
+}
+
+static void patch_size(oss_xml_record *record, size_t offset, size_t size)
+{
+    uint32_t saturated = size < UINT32_MAX ? (uint32_t)size : UINT32_MAX;
+    memcpy(record->events.data + offset + offsetof(oss_event, size), &saturated, sizeof saturated);
 }
 
 /* The event for element `f` of `kind`, without its value. */
@@ -231,9 +239,9 @@ static oss_event event_of(unsigned char kind, const frame *f)
     event.kind = kind;
     if (f->element == NULL) {
         event.flags = OSS_EVENT_UNKNOWN;
-        event.name_length = f->name_length;
+        event.name_length = (uint32_t)f->name_length;
     } else {
-        event.element = f->element->index;
+        event.element = (uint32_t)f->element->index;
         event.flags = f->element->repeated ? OSS_EVENT_REPEATED : 0;
         event.seen = f->index;
     }
@@ -369,8 +377,7 @@ static void log_leaf(oss_xml_record *record, frame *f)
 {
     if (f->direct_text) {
         if (!record->events.failed)
-            patch_event(record, f->event_offset, offsetof(oss_event, value_length),
-                        record->events.length - f->event_offset - sizeof(oss_event));
+            patch_length(record, f->event_offset, record->events.length - f->event_offset - sizeof(oss_event));
         return;
     }
     const char *text = record->text.data ? record->text.data : "";
@@ -387,7 +394,7 @@ static void log_leaf(oss_xml_record *record, frame *f)
             return;
         }
         event = event_of(OSS_EVENT_BOOLEAN, f);
-        event.value = value;
+        event.value.number = value;
     } else if (type == OSS_TYPE_INTEGER) {
         long long value;
         if (!parse_integer(text, length, &value)) {
@@ -397,10 +404,10 @@ static void log_leaf(oss_xml_record *record, frame *f)
             return;
         }
         event = event_of(OSS_EVENT_INTEGER, f);
-        event.value = value;
+        event.value.number = value;
     } else {
         event = event_of(OSS_EVENT_STRING, f);
-        event.value_length = length;
+        event.value.length = length;
     }
     f->event_offset = log_event(record, &event, name_of(record, f), text);
 }
@@ -413,24 +420,30 @@ static void log_leave(oss_xml_record *record, frame *f)
     size_t offset = log_event(record, &event, NULL, NULL);
     if (offset == NO_EVENT || f->event_offset == NO_EVENT)
         return;
-    patch_event(record, f->event_offset, offsetof(oss_event, keys), f->keys);
+    patch_size(record, f->event_offset, f->keys);
     f->event_offset = offset;
     if (f->element == NULL)
         return;
     const child_count *counts = counts_of(record, f);
     for (size_t i = 0; i < f->element->child_count; i++)
         if (counts[i].seen > 0 && f->element->children[i].repeated)
-            patch_event(record, counts[i].first_event, offsetof(oss_event, items), counts[i].seen);
+            patch_size(record, counts[i].first_event, counts[i].seen);
 }
 
 /* ---- Expat handlers: C only, no Lua ---- */
 
-static void check_memory(oss_xml_record *record)
+static void fail_out_of_memory(oss_xml_record *record)
 {
-    if (!record->failed && out_of_memory(record)) {
+    if (!record->failed) {
         fail_at(record, current_line(record), current_column(record), "out of memory");
         stop(record);
     }
+}
+
+static inline void check_memory(oss_xml_record *record)
+{
+    if (out_of_memory(record))
+        fail_out_of_memory(record);
 }
 
 static void fail_here_with_path(oss_xml_record *record, const char *reason)
@@ -733,6 +746,10 @@ int oss_xml_record_read_whole(oss_xml_record *record, const char *bytes, size_t 
         return 0;
     }
     record->fed = length;
+    /* The log of a service document is a little longer than the document: one allocation instead of a dozen
+     * reallocations. Only a hint, so a refusal is forgotten and the log grows as it goes. */
+    if (length > (size_t)-1 / 2 || !oss_buffer_reserve(&record->events, 2 * length))
+        record->events.failed = 0;
     /* A leading zero byte or a byte-order mark other than UTF-8's means UTF-16: positions are then Expat's. */
     int utf16 = length >= 2 && (bytes[0] == '\0' || bytes[1] == '\0' || (unsigned char)bytes[0] >= 0xFE);
     record->document = utf16 ? NULL : bytes;

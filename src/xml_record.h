@@ -3,6 +3,7 @@
 #define OSS_XML_RECORD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <expat.h>
 
@@ -18,13 +19,15 @@ enum { OSS_EVENT_REPEATED = 1, OSS_EVENT_UNKNOWN = 2 };
 typedef struct {
     unsigned char kind;
     unsigned char flags;
-    size_t element;      /* known elements: oss_element.index */
-    size_t seen;         /* repeated known elements: 1-based place among their siblings */
-    size_t items;        /* on the event that stores the first of repeated siblings: how many there are */
-    size_t keys;         /* ENTER: how many keys its table will hold (filled in when the element closes) */
-    size_t name_length;  /* unknown elements: the name's bytes follow the event */
-    size_t value_length; /* STRING: the value's bytes follow (after the name) */
-    long long value;     /* BOOLEAN (0 or 1) and INTEGER */
+    uint32_t element;     /* known elements: oss_element.index */
+    uint32_t size;        /* ENTER: the keys its table will hold; on the event that stores the first of repeated
+                           * siblings: how many there are. Filled in when the parent closes; a hint, saturated */
+    uint32_t name_length; /* unknown elements: the name's bytes follow the event (Expat keeps a name under 2 GiB) */
+    size_t seen;          /* repeated known elements: 1-based place among their siblings */
+    union {
+        long long number; /* BOOLEAN (0 or 1) and INTEGER */
+        size_t length;    /* STRING: the value's bytes follow (after the name) */
+    } value;
 } oss_event;
 
 /* Where an element or a text starts, for error messages. While bytes stream in, Expat is asked for the line and
