@@ -191,11 +191,18 @@ static void format_path(const oss_xml_record *record, char *out, size_t size)
     }
 }
 
+/* oss_buffer_reserve, called only when the buffer is full: the common case is one comparison. */
+static inline int has_room(oss_buffer *buffer, size_t size)
+{
+    return ((buffer->data != NULL && size <= buffer->capacity - buffer->length) || oss_buffer_reserve(buffer, size)) &&
+           !buffer->failed;
+}
+
 /* Room for `size` more bytes in the event log, or NULL (the buffer then remembers that it failed). */
 static char *reserve_event(oss_xml_record *record, size_t size)
 {
     oss_buffer *events = &record->events;
-    if ((size > events->capacity - events->length && !oss_buffer_reserve(events, size)) || events->failed)
+    if (!has_room(events, size))
         return NULL;
     char *at = events->data + events->length;
     events->length += size;
@@ -265,24 +272,31 @@ static void open_string(oss_xml_record *record, frame *f)
 static void push_frame(oss_xml_record *record, const oss_element *element, const char *name, size_t name_length,
                        size_t index)
 {
-    frame f;
-    memset(&f, 0, sizeof f);
-    f.element = element;
-    f.name_length = name_length;
-    f.counts_offset = record->counts.length;
-    f.index = index;
-    f.event_offset = NO_EVENT;
-    mark_here(record, &f.start);
-    f.is_container = element != NULL && element->type == OSS_TYPE_CONTAINER;
-    if (element == NULL) {
-        f.name_offset = record->names.length;
+    size_t counts_offset = record->counts.length, name_offset = record->names.length;
+    int is_container = element != NULL && element->type == OSS_TYPE_CONTAINER;
+    if (element == NULL)
         oss_buffer_append(&record->names, name, name_length);
-    }
-    if (f.is_container && oss_buffer_reserve(&record->counts, element->child_count * sizeof(child_count))) {
+    if (is_container && has_room(&record->counts, element->child_count * sizeof(child_count))) {
         memset(record->counts.data + record->counts.length, 0, element->child_count * sizeof(child_count));
         record->counts.length += element->child_count * sizeof(child_count);
     }
-    oss_buffer_append(&record->frames, &f, sizeof f);
+    if (!has_room(&record->frames, sizeof(frame)))
+        return;
+    frame *f = (frame *)(void *)(record->frames.data + record->frames.length);
+    record->frames.length += sizeof(frame);
+    f->element = element;
+    f->name_offset = name_offset;
+    f->name_length = name_length;
+    f->counts_offset = counts_offset;
+    f->index = index;
+    f->next_child = 0;
+    f->keys = 0;
+    f->event_offset = NO_EVENT;
+    f->is_container = is_container;
+    f->direct_text = 0;
+    /* Only a boolean's or an integer's value can be refused, and that error points at the start tag. */
+    if (element != NULL && (element->type == OSS_TYPE_BOOLEAN || element->type == OSS_TYPE_INTEGER))
+        mark_here(record, &f->start);
 }
 
 static void pop_frame(oss_xml_record *record)
@@ -486,7 +500,8 @@ static int check_layout_text(oss_xml_record *record)
 
 static void forget_text(oss_xml_record *record)
 {
-    oss_buffer_reset(&record->text);
+    if (record->text.length > 0 || record->text.failed)
+        oss_buffer_reset(&record->text);
     record->text_marked = 0;
 }
 
