@@ -226,6 +226,17 @@ static size_t log_event(oss_xml_record *record, const oss_event *event, const ch
     return offset;
 }
 
+/* Logs an event that no bytes follow: a known element's ENTER or LEAVE, or a known string's opening. */
+static inline size_t log_bare(oss_xml_record *record, const oss_event *event)
+{
+    size_t offset = record->events.length;
+    char *at = reserve_event(record, sizeof *event);
+    if (at == NULL)
+        return NO_EVENT;
+    memcpy(at, event, sizeof *event);
+    return offset;
+}
+
 /* Events are packed without padding, so a field is written back through memcpy, never a cast pointer. */
 static void patch_length(oss_xml_record *record, size_t offset, size_t length)
 {
@@ -239,7 +250,7 @@ static void patch_size(oss_xml_record *record, size_t offset, size_t size)
 }
 
 /* The event for element `f` of `kind`, without its value. */
-static oss_event event_of(unsigned char kind, const frame *f)
+static inline oss_event event_of(unsigned char kind, const frame *f)
 {
     oss_event event;
     memset(&event, 0, sizeof event);
@@ -258,14 +269,15 @@ static oss_event event_of(unsigned char kind, const frame *f)
 static void log_enter(oss_xml_record *record, frame *f)
 {
     oss_event event = event_of(OSS_EVENT_ENTER, f);
-    f->event_offset = log_event(record, &event, name_of(record, f), NULL);
+    f->event_offset =
+        f->element != NULL ? log_bare(record, &event) : log_event(record, &event, name_of(record, f), NULL);
 }
 
 /* A known string's event is opened with its start tag; its text is appended as Expat delivers it. */
 static void open_string(oss_xml_record *record, frame *f)
 {
     oss_event event = event_of(OSS_EVENT_STRING, f);
-    f->event_offset = log_event(record, &event, NULL, NULL);
+    f->event_offset = log_bare(record, &event);
     f->direct_text = f->event_offset != NO_EVENT;
 }
 
@@ -431,7 +443,7 @@ static void log_leave(oss_xml_record *record, frame *f)
 {
     oss_event event = event_of(OSS_EVENT_LEAVE, f);
     event.name_length = 0; /* the key is already on finish's stack */
-    size_t offset = log_event(record, &event, NULL, NULL);
+    size_t offset = log_bare(record, &event);
     if (offset == NO_EVENT || f->event_offset == NO_EVENT)
         return;
     patch_size(record, f->event_offset, f->keys);
@@ -483,7 +495,7 @@ static void start_root(oss_xml_record *record, const char *name)
 
 /* Text between a container's tags must be layout only. It is judged when the next tag arrives, from where it
  * starts, so the verdict does not depend on how the document was split into chunks. */
-static int check_layout_text(oss_xml_record *record)
+static int judge_layout_text(oss_xml_record *record)
 {
     const char *text = record->text.data;
     size_t length = record->text.length;
@@ -496,6 +508,12 @@ static int check_layout_text(oss_xml_record *record)
     fail_at_mark(record, &record->text_start, "%s: text \"%s\" where only elements are allowed", path, quoted);
     stop(record);
     return 0;
+}
+
+/* Most tags follow another tag directly: no text to judge. */
+static inline int check_layout_text(oss_xml_record *record)
+{
+    return record->text.length == 0 || judge_layout_text(record);
 }
 
 static void forget_text(oss_xml_record *record)
