@@ -17,6 +17,8 @@
 #define LARGEST_MAX_DEPTH 1000
 /* finish also keeps one slot per schema element for its name. */
 #define LARGEST_SCHEMA 4000
+/* Stack slots a leaf's key and value and store() use above the open elements. */
+#define STORE_SLOTS 6
 
 struct oss_xml_reader {
     oss_xml_record record;     /* the Expat side: parser, open elements and the event log */
@@ -103,7 +105,7 @@ static void push_names(lua_State *L, const oss_element *element)
 static int build(lua_State *L, const oss_buffer *events, const oss_schema *schema)
 {
     int base = lua_gettop(L);
-    if (schema->element_count > LARGEST_SCHEMA || !lua_checkstack(L, (int)schema->element_count + 2))
+    if (schema->element_count > LARGEST_SCHEMA || !lua_checkstack(L, (int)schema->element_count + 3 + STORE_SLOTS))
         return 0;
     lua_newtable(L);
     int made_arrays = base + 1, names = base + 2;
@@ -115,10 +117,6 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
         memcpy(&event, at, sizeof event);
         const char *name = at + sizeof event;
         at = name + event.name_length;
-        if (!lua_checkstack(L, 6)) {
-            lua_settop(L, base);
-            return 0;
-        }
         if (event.kind == OSS_EVENT_LEAVE) {
             store(L, made_arrays, &event);
             continue;
@@ -129,6 +127,11 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
             lua_pushvalue(L, names + (int)event.element);
         if (event.kind == OSS_EVENT_ENTER) {
             lua_createtable(L, 0, size_hint(event.size));
+            /* An open element holds its key and table; storing a value takes up to STORE_SLOTS more. */
+            if (!lua_checkstack(L, 2 + STORE_SLOTS)) {
+                lua_settop(L, base);
+                return 0;
+            }
             continue;
         }
         if (event.kind == OSS_EVENT_BOOLEAN) {
