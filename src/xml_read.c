@@ -111,7 +111,8 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
     int made_arrays = base + 1, names = base + 2;
     push_names(L, &schema->root);
     lua_newtable(L);
-    const char *at = events->data, *end = events->data + events->length;
+    /* A root with no children logs nothing, and a log never written to has no memory. */
+    const char *at = events->data, *end = at != NULL ? at + events->length : at;
     while (at < end) {
         oss_event event;
         memcpy(&event, at, sizeof event);
