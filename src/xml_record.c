@@ -131,7 +131,7 @@ static inline int out_of_memory(const oss_xml_record *record)
 
 static size_t depth(const oss_xml_record *record)
 {
-    return record->frames.length / sizeof(frame);
+    return record->depth;
 }
 
 static frame *frame_at(const oss_xml_record *record, size_t level)
@@ -296,6 +296,7 @@ static void push_frame(oss_xml_record *record, const oss_element *element, const
         return;
     frame *f = (frame *)(void *)(record->frames.data + record->frames.length);
     record->frames.length += sizeof(frame);
+    record->depth++;
     f->element = element;
     f->name_offset = name_offset;
     f->name_length = name_length;
@@ -318,17 +319,18 @@ static void pop_frame(oss_xml_record *record)
         record->names.length = f->name_offset;
     record->counts.length = f->counts_offset;
     record->frames.length -= sizeof(frame);
+    record->depth--;
 }
 
 /* The child of a known container called `name`: tried first where the last one was found, since documents
- * list children in the schema's order. */
-static const oss_element *find_child(frame *parent, const char *name, size_t length)
+ * list children in the schema's order. Comparing the terminating NUL too makes a strlen unnecessary. */
+static const oss_element *find_child(frame *parent, const char *name)
 {
     const oss_element *children = parent->element->children;
     size_t count = parent->element->child_count;
     for (size_t tried = 0, i = parent->next_child; tried < count; tried++, i = i + 1 < count ? i + 1 : 0) {
         const oss_element *child = &children[i];
-        if (child->name_length == length && child->name[0] == name[0] && memcmp(child->name, name, length) == 0) {
+        if (child->name[0] == name[0] && strncmp(child->name, name, child->name_length + 1) == 0) {
             parent->next_child = i;
             return child;
         }
@@ -569,8 +571,8 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
     frame *parent = top(record);
     if (!become_container(record, parent, name))
         return;
-    size_t length = strlen(name);
-    const oss_element *element = parent->element ? find_child(parent, name, length) : NULL;
+    const oss_element *element = parent->element ? find_child(parent, name) : NULL;
+    size_t length = element != NULL ? element->name_length : strlen(name);
     size_t seen = 0;
     if (element != NULL)
         seen = ++counts_of(record, parent)[element - parent->element->children].seen;

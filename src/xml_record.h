@@ -44,6 +44,7 @@ typedef struct {
     int failed;
     size_t max_depth, max_size, fed;
     oss_buffer frames; /* the open elements */
+    size_t depth;      /* how many: frames.length / the frame's size, kept rather than divided for */
     oss_buffer counts; /* slices of per-child counts, one per open known container */
     oss_buffer names;  /* names of the open unknown elements (Expat's copy dies with its callback) */
     oss_buffer text;   /* character data since the last tag */
