@@ -40,16 +40,12 @@ static int size_hint(size_t size)
     return size < (size_t)INT_MAX ? (int)size : 0;
 }
 
-/* Stack: parent, key, value -> parent. A repeated schema element's first appearance makes its array at its final
- * size and the others go to their place in it; an unknown name makes an array only from its second appearance,
- * and `made_arrays` tells those arrays from unknown containers. */
+/* Stack: parent, key, value -> parent, for repeated and unknown elements. A repeated schema element's first
+ * appearance makes its array at its final size and the others go to their place in it; an unknown name makes an
+ * array only from its second appearance, and `made_arrays` tells those arrays from unknown containers. */
 static void store(lua_State *L, int made_arrays, const oss_event *event)
 {
     int parent = lua_gettop(L) - 2;
-    if (event->flags == 0) {
-        lua_rawset(L, parent);
-        return;
-    }
     if (event->flags & OSS_EVENT_REPEATED) {
         if (event->seen == 1) {
             lua_createtable(L, size_hint(event->size), 0); /* parent, key, value, array */
@@ -93,6 +89,15 @@ static void store(lua_State *L, int made_arrays, const oss_event *event)
     lua_pop(L, 2);
 }
 
+/* Stack: parent, key, value -> parent; most elements are a plain field and need nothing of store(). */
+static inline void store_value(lua_State *L, int made_arrays, const oss_event *event)
+{
+    if (event->flags == 0)
+        lua_rawset(L, -3);
+    else
+        store(L, made_arrays, event);
+}
+
 /* Pushes every element's name in oss_element.index order, so a known element's key is one lua_pushvalue. */
 static void push_names(lua_State *L, const oss_element *element)
 {
@@ -119,7 +124,7 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
         const char *name = at + sizeof event;
         at = name + event.name_length;
         if (event.kind == OSS_EVENT_LEAVE) {
-            store(L, made_arrays, &event);
+            store_value(L, made_arrays, &event);
             continue;
         }
         if (event.flags & OSS_EVENT_UNKNOWN)
@@ -143,7 +148,7 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
             lua_pushlstring(L, at, event.value.length);
             at += event.value.length;
         }
-        store(L, made_arrays, &event);
+        store_value(L, made_arrays, &event);
     }
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);
