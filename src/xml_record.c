@@ -25,7 +25,7 @@ typedef struct {
 } frame;
 
 /* Per known child of an open container: how often it has appeared, and for a repeated child, the event that
- * stores its first appearance, whose `items` gets the total when the container closes. */
+ * stores its first appearance, whose `size` gets the total when the container closes. */
 typedef struct {
     size_t seen;
     size_t first_event;

@@ -50,7 +50,7 @@ typedef struct {
     oss_buffer text;   /* character data since the last tag */
     oss_xml_mark text_start;
     int text_marked;   /* text_start is set: some text arrived since the last tag */
-    const char *document;    /* the whole document while oss_xml_record_read_whole runs and it is UTF-8 */
+    const char *document;    /* the UTF-8 document given whole to oss_xml_record_read_whole; errors count from it */
     size_t document_length;
     int ended;         /* Expat has had the document's last byte */
     oss_buffer events;
