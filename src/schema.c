@@ -242,23 +242,17 @@ static void compile_element(lua_State *L, int table, oss_element *element, int d
     compile_rules(L, table, element);
 }
 
-/* Interns every element's name as a Lua string kept in the table on top, so the writer can recognise a table's
- * keys by address (Lua interns short strings, so an equal short key is this very object) before comparing bytes. */
+/* Interns every element's name as a Lua string kept in the table on top, and numbers the elements in the same
+ * depth-first order (parent first, from 0). The writer recognises a table's keys by address (Lua interns short
+ * strings, so an equal short key is this very object) before comparing bytes; the reader logs the numbers. */
 static void anchor_names(lua_State *L, oss_element *element)
 {
+    element->index = oss_rawlen(L, -1);
     lua_pushlstring(L, element->name, element->name_length);
     element->lua_name = lua_tostring(L, -1);
-    lua_rawseti(L, -2, (int)oss_rawlen(L, -2) + 1);
+    lua_rawseti(L, -2, (int)element->index + 1);
     for (size_t i = 0; i < element->child_count; i++)
         anchor_names(L, &element->children[i]);
-}
-
-/* Numbers the elements depth-first, parent before children: the order the reader pushes their names in. */
-static void number_elements(oss_element *element, size_t *next)
-{
-    element->index = (*next)++;
-    for (size_t i = 0; i < element->child_count; i++)
-        number_elements(&element->children[i], next);
 }
 
 oss_schema *oss_check_schema(lua_State *L, int index)
@@ -314,8 +308,8 @@ static int schema_new(lua_State *L)
         luaL_error(L, "schema %s: the root must be a single container", schema->root.name);
     lua_newtable(L);
     anchor_names(L, &schema->root);
+    schema->element_count = oss_rawlen(L, -1);
     schema->names_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    number_elements(&schema->root, &schema->element_count);
     return 1;
 }
 
