@@ -13,27 +13,27 @@
 
 typedef int (*bench_call)(void *state);
 
-static double bench_now(void)
+static inline double bench_now(void)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-static int bench_smoke(void)
+static inline int bench_smoke(void)
 {
     const char *smoke = getenv("BENCH_SMOKE");
     return smoke != NULL && strcmp(smoke, "1") == 0;
 }
 
-static int bench_compare(const void *a, const void *b)
+static inline int bench_compare(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 /* Runs `call` `calls` times; 0 when one of them failed. */
-static int bench_batch(bench_call call, void *state, long calls)
+static inline int bench_batch(bench_call call, void *state, long calls)
 {
     for (long i = 0; i < calls; i++)
         if (!call(state))
@@ -42,7 +42,7 @@ static int bench_batch(bench_call call, void *state, long calls)
 }
 
 /* Microseconds per call, one sample per round; prints the result line. 0 when a call failed. */
-static int bench_per_call(const char *name, bench_call call, void *state)
+static inline int bench_per_call(const char *name, bench_call call, void *state)
 {
     long calls = 3;
     int rounds = 3;
@@ -78,7 +78,7 @@ static int bench_per_call(const char *name, bench_call call, void *state)
 }
 
 /* Reads a whole file into a fresh allocation the caller frees; NULL on failure. */
-static char *bench_read_file(const char *path, size_t *length)
+static inline char *bench_read_file(const char *path, size_t *length)
 {
     FILE *file = fopen(path, "rb");
     if (file == NULL)

@@ -87,7 +87,7 @@ local function wrk_round(url)
 end
 
 -- The contenders take turns, one round each, so that load from elsewhere on the machine falls on all of them.
-local function throughput(sinks)
+local function throughput(sinks, curl_limit)
   local url = sinks.endpoint .. "/?inventory&inventoryId=" .. fixtures.RULE.Id
   local puts = SMOKE and 5 or 5000
   local contenders = {
@@ -103,9 +103,16 @@ local function throughput(sinks)
       collect("node bench/throughput.js " .. quote(sinks.endpoint) .. " 1", NODE_ENV)
       return results["throughput.ali-oss"].median
     end,
+    ["throughput.curl_limit"] = function()
+      collect(("%s %s %s %s"):format(curl_limit, quote(url), quote(scratch .. "/body.xml"),
+        quote(scratch .. "/request_headers.txt")), C_ENV)
+      return results["throughput.curl_limit"].median
+    end,
     ["throughput.wrk"] = function() return wrk_round(url) end,
   }
-  local order = { "throughput.lua54", "throughput.nginx", "throughput.ali-oss", "throughput.wrk" }
+  local order = {
+    "throughput.lua54", "throughput.nginx", "throughput.ali-oss", "throughput.curl_limit", "throughput.wrk",
+  }
   local samples = {}
   if not SMOKE then sinks.drive(puts // 5) end
   for round = 1, SMOKE and 1 or 7 do
@@ -125,6 +132,7 @@ end
 local function run_all()
   local openssl_limit = build_limit("openssl_limit", "-lcrypto")
   local expat_limit = build_limit("expat_limit", "-lexpat")
+  local curl_limit = build_limit("curl_limit", "-lcurl")
 
   io.write("prepare ") io.flush()
   collect("lua5.4 bench/prepare.lua", lua_env("lua54"))
@@ -142,7 +150,7 @@ local function run_all()
   io.write("throughput ") io.flush()
   local sinks = sink.start()
   local ok, problem = pcall(function()
-    throughput(sinks)
+    throughput(sinks, curl_limit)
     io.write("memory ") io.flush()
     collect("lua5.4 bench/memory.lua " .. quote(sinks.endpoint), lua_env("lua54"))
   end)
