@@ -23,6 +23,10 @@ local DEFAULTS = {
 }
 local READ_SIZE = 65536
 local MAX_HEADER_LINES = 200
+-- The status line and headers together, as the curl transport bounds them.
+local MAX_HEAD_BYTES = 256 * 1024
+-- Endpoints kept parsed per transport; past this many, new ones are parsed on every request.
+local MAX_ENDPOINTS = 64
 
 local function check_options(options)
   for name, value in pairs(options) do
@@ -39,111 +43,184 @@ local function check_options(options)
   end
 end
 
-local function parse_url(url)
-  local scheme, authority, target = url:match("^(https?)://([^/?#]+)(.*)$")
-  if not scheme then return nil end
+-- Where a request goes, parsed once per scheme and authority: host, port, and the connection pool it draws from.
+local function parse_endpoint(scheme, authority, ssl_verify)
   local host, port = authority:match("^%[([%x:]+)%]:?(%d*)$")
   if not host then host, port = authority:match("^([^:]+):?(%d*)$") end
   if not host then return nil end
   port = tonumber(port) or (scheme == "https" and 443 or 80)
-  if target == "" then target = "/" end
-  return { scheme = scheme, authority = authority, host = host, port = port, target = target }
+  -- TLS and plain connections, and different verification settings, never share a pooled connection.
+  local pool = host .. ":" .. port .. ":" .. scheme .. ":" .. tostring(ssl_verify)
+  return {
+    scheme = scheme, authority = authority, host = host, port = port, tls = scheme == "https",
+    connect_options = { pool = pool }, where = " (" .. host .. ":" .. port .. ")",
+    host_line = "Host: " .. authority .. "\r\n",
+  }
 end
 
--- One exchange's socket, its overall deadline, and how a failure is named.
-local Exchange = {}
-Exchange.__index = Exchange
+-- Header names seen before, lower-cased: the same few names come back on every answer.
+local lower_names = {}
+local LOWER_NAMES_MAX = 512
+local lower_names_count = 0
 
-function Exchange:fail(code, message)
-  self.socket:close()
-  return nil, errors.network(code, ("%s (%s:%d)"):format(message, self.url.host, self.url.port))
+local function lower_name(name)
+  local lower = lower_names[name]
+  if lower then return lower end
+  lower = name:lower()
+  if lower_names_count < LOWER_NAMES_MAX then
+    lower_names_count = lower_names_count + 1
+    lower_names[name] = lower
+  end
+  return lower
+end
+
+-- Headers the transport writes itself, whatever the caller's spelling.
+local OWN_HEADERS = { host = true, ["content-length"] = true, connection = true }
+
+-- One exchange, in one table: its socket, endpoint, deadline, the unread bytes, and where the body goes. The
+-- functions below take it as their first argument; no closure or other table is made per request.
+
+local function fail(exchange, code, message)
+  exchange.socket:close()
+  return nil, errors.network(code, message .. exchange.endpoint.where)
 end
 
 -- What nginx's message means, in the codes the curl transport uses.
-function Exchange:io_failure(stage, message)
-  if message == "timeout" then return self:fail("timeout", stage .. " timed out") end
-  return self:fail(stage, stage .. " failed: " .. tostring(message))
+local function io_failure(exchange, stage, message)
+  if message == "timeout" then return fail(exchange, "timeout", stage .. " timed out") end
+  return fail(exchange, stage, stage .. " failed: " .. tostring(message))
 end
 
--- The time left of `timeout`, applied to the next read or write.
-function Exchange:arm()
-  local left = self.deadline - ngx.now()
+-- Gives the next read or write the time left of the overall timeout. nginx's clock moves only between events,
+-- so the timeouts are set again only when it has moved since they last were.
+local function arm(exchange)
+  local now = ngx.now()
+  if now == exchange.armed_at then return true end
+  local left = exchange.deadline - now
   if left <= 0 then return false end
   local milliseconds = math.ceil(left * 1000)
-  self.socket:settimeouts(milliseconds, milliseconds, milliseconds)
+  exchange.socket:settimeouts(milliseconds, milliseconds, milliseconds)
+  exchange.armed_at = now
   return true
 end
 
-function Exchange:receive(pattern, stage)
-  if not self:arm() then return self:fail("timeout", stage .. " timed out") end
-  local data, message, partial = self.socket:receive(pattern)
-  if data then return data end
-  return self:io_failure(stage, message == "closed" and ("connection closed after " .. #(partial or "") .. " bytes")
-    or message)
-end
-
-function Exchange:open(options)
-  local url = self.url
-  local sock = self.socket
-  sock:settimeouts(options.connect_timeout * 1000, options.timeout * 1000, options.timeout * 1000)
-  -- TLS and plain connections, and different verification settings, never share a pooled connection.
-  local pool = ("%s:%d:%s:%s"):format(url.host, url.port, url.scheme, tostring(options.ssl_verify))
-  local ok, message = sock:connect(url.host, url.port, { pool = pool })
+local function open(exchange, connect_timeout, timeout, ssl_verify)
+  local endpoint, sock = exchange.endpoint, exchange.socket
+  sock:settimeouts(connect_timeout * 1000, timeout * 1000, timeout * 1000)
+  exchange.armed_at = ngx.now()
+  local ok, message = sock:connect(endpoint.host, endpoint.port, endpoint.connect_options)
   if not ok then
-    if message == "timeout" then return self:fail("timeout", "connect timed out") end
+    if message == "timeout" then return fail(exchange, "timeout", "connect timed out") end
     if message:find("resolve", 1, true) or message:find("resolver", 1, true) then
-      return self:fail("resolve", "could not resolve the host: " .. message)
+      return fail(exchange, "resolve", "could not resolve the host: " .. message)
     end
-    return self:fail("connect", "could not connect: " .. message)
+    return fail(exchange, "connect", "could not connect: " .. message)
   end
-  if url.scheme == "https" and sock:getreusedtimes() == 0 then
+  if endpoint.tls and sock:getreusedtimes() == 0 then
     -- The host name is both the SNI and the name the certificate must carry when verifying. No session is kept
     -- (false): a pooled connection is reused whole, handshake included.
-    local done, tls_message = sock:sslhandshake(false, url.host, options.ssl_verify)
-    if not done then return self:fail("tls", "TLS handshake failed: " .. tostring(tls_message)) end
+    local done, tls_message = sock:sslhandshake(false, endpoint.host, ssl_verify)
+    if not done then return fail(exchange, "tls", "TLS handshake failed: " .. tostring(tls_message)) end
   end
   return true
 end
 
-function Exchange:send(request)
-  local url = self.url
-  local lines = { ("%s %s HTTP/1.1\r\n"):format(request.method, url.target), "Host: ", url.authority, "\r\n" }
-  for name, value in pairs(request.headers or {}) do
-    local lower = name:lower()
-    if lower ~= "host" and lower ~= "content-length" and lower ~= "connection" then
-      lines[#lines + 1] = name .. ": " .. value .. "\r\n"
+-- The request line, the headers and the body go out in one write, as one table of pieces: a line per header,
+-- since nginx walks the table twice (to size it, then to copy it) and each piece costs it more than a concatenation.
+local function send(exchange, request, target)
+  local method, endpoint = request.method, exchange.endpoint
+  local pieces = { method .. " " .. target .. " HTTP/1.1\r\n", endpoint.host_line }
+  local count = 2
+  local headers = request.headers
+  if headers then
+    for name, value in pairs(headers) do
+      if not OWN_HEADERS[lower_name(name)] then
+        count = count + 1
+        pieces[count] = name .. ": " .. value .. "\r\n"
+      end
     end
   end
   local body = request.body or ""
-  if body ~= "" or request.method == "PUT" or request.method == "POST" then
-    lines[#lines + 1] = "Content-Length: " .. #body .. "\r\n"
+  if body ~= "" or method == "PUT" or method == "POST" then
+    count = count + 1
+    pieces[count] = "Content-Length: " .. #body .. "\r\n\r\n"
+  else
+    count = count + 1
+    pieces[count] = "\r\n"
   end
-  lines[#lines + 1] = "\r\n"
-  lines[#lines + 1] = body
-  if not self:arm() then return self:fail("timeout", "send timed out") end
-  local sent, message = self.socket:send(lines)
-  if not sent then return self:io_failure("send", message) end
+  pieces[count + 1] = body
+  if not arm(exchange) then return fail(exchange, "timeout", "send timed out") end
+  local sent, message = exchange.socket:send(pieces)
+  if not sent then return io_failure(exchange, "send", message) end
   return true
 end
 
--- Status line and headers; interim 1xx answers are skipped. -> status, headers, version
-function Exchange:read_head()
+-- Reads whatever the connection has next onto the unread bytes (up to READ_SIZE at a time).
+local function fill(exchange)
+  if not arm(exchange) then return fail(exchange, "timeout", "receive timed out") end
+  local data, message = exchange.socket:receiveany(READ_SIZE)
+  if not data then
+    if message == "closed" then
+      message = "connection closed after " .. (#exchange.unread - exchange.position + 1) .. " bytes"
+    end
+    return io_failure(exchange, "receive", message)
+  end
+  local unread, position = exchange.unread, exchange.position
+  if position > #unread then
+    exchange.unread = data
+  else
+    exchange.unread = unread:sub(position) .. data
+  end
+  exchange.position = 1
+  return true
+end
+
+-- The next line of the unread bytes without its CR LF (a bare LF ends a line too).
+local function next_line(exchange)
   while true do
-    local line, err = self:receive("*l", "receive")
+    local unread, position = exchange.unread, exchange.position
+    local ending = unread:find("\n", position, true)
+    if ending then
+      exchange.position = ending + 1
+      if ending > position and unread:byte(ending - 1) == 13 then ending = ending - 1 end
+      return unread:sub(position, ending - 1)
+    end
+    if #unread - position + 1 > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response line too long") end
+    local ok, err = fill(exchange)
+    if not ok then return nil, err end
+  end
+end
+
+-- Status line and headers, parsed from the unread bytes in one pass; interim 1xx answers are skipped.
+-- -> status, headers, version
+local function read_head(exchange)
+  while true do
+    local line, err = next_line(exchange)
     if not line then return nil, err end
     local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
-    if not version then return self:fail("receive", "not an HTTP response: " .. line:sub(1, 40)) end
-    local headers, count = {}, 0
+    if not version then return fail(exchange, "receive", "not an HTTP response: " .. line:sub(1, 40)) end
+    local headers, count, head_bytes = {}, 0, #line
     while true do
-      local header, header_err = self:receive("*l", "receive")
-      if not header then return nil, header_err end
-      if header == "" then break end
-      count = count + 1
-      if count > MAX_HEADER_LINES then return self:fail("too_large", "too many response headers") end
-      local name, value = header:match("^([^:%s]+):%s*(.-)%s*$")
+      local unread, position = exchange.unread, exchange.position
+      -- A whole "Name: value" line, matched where it starts; anything else goes through next_line.
+      local name, value, after = unread:match("^([^:%s]+):[ \t]*([^\r\n]-)[ \t]*\r?\n()", position)
       if name then
-        name = name:lower()
-        headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+        exchange.position = after
+        head_bytes = head_bytes + (after - position)
+      else
+        local other, other_err = next_line(exchange)
+        if not other then return nil, other_err end
+        if other == "" then break end
+        head_bytes = head_bytes + #other
+        name, value = other:match("^([^:%s]+):%s*(.-)%s*$")
+      end
+      count = count + 1
+      if count > MAX_HEADER_LINES then return fail(exchange, "too_large", "too many response headers") end
+      if head_bytes > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response headers too large") end
+      if name then
+        name = lower_name(name)
+        local earlier = headers[name]
+        headers[name] = earlier and (earlier .. ", " .. value) or value
       end
     end
     status = tonumber(status)
@@ -151,56 +228,87 @@ function Exchange:read_head()
   end
 end
 
--- Passes each piece of the body to `take`, counting against the size limit.
-function Exchange:deliver(piece, take)
-  self.received = self.received + #piece
-  if self.received > self.max_response_size then
-    return self:fail("too_large", ("response body exceeds %d bytes"):format(self.max_response_size))
+-- Passes one piece of the body to the sink or keeps it, counting against the size limit.
+local function deliver(exchange, piece)
+  local received = exchange.received + #piece
+  exchange.received = received
+  if received > exchange.max_response_size then
+    return fail(exchange, "too_large", ("response body exceeds %d bytes"):format(exchange.max_response_size))
   end
-  take(piece)
+  local sink = exchange.sink
+  if not sink then
+    local pieces = exchange.pieces
+    if not pieces then
+      pieces = {}
+      exchange.pieces = pieces
+    end
+    pieces[#pieces + 1] = piece
+  elseif not exchange.refused and not sink:feed(piece) then
+    exchange.refused = true -- the reader keeps its own error for finish(); the rest is only drained
+  end
   return true
 end
 
-function Exchange:read_length(length, take)
+-- `length` bytes of body: first what is already unread, then straight from the socket.
+local function read_length(exchange, length)
+  local unread, position = exchange.unread, exchange.position
+  local available = #unread - position + 1
+  if available > 0 and length > 0 then
+    local taken = math.min(available, length)
+    exchange.position = position + taken
+    local ok, err = deliver(exchange, unread:sub(position, position + taken - 1))
+    if not ok then return nil, err end
+    length = length - taken
+  end
   while length > 0 do
-    local piece, err = self:receive(math.min(length, READ_SIZE), "receive")
-    if not piece then return nil, err end
-    local ok, deliver_err = self:deliver(piece, take)
-    if not ok then return nil, deliver_err end
+    if not arm(exchange) then return fail(exchange, "timeout", "receive timed out") end
+    local piece, message, partial = exchange.socket:receive(math.min(length, READ_SIZE))
+    if not piece then
+      return io_failure(exchange, "receive", message == "closed"
+        and ("connection closed after " .. #(partial or "") .. " bytes") or message)
+    end
+    local ok, err = deliver(exchange, piece)
+    if not ok then return nil, err end
     length = length - #piece
   end
   return true
 end
 
-function Exchange:read_chunked(take)
+local function read_chunked(exchange)
   while true do
-    local line, err = self:receive("*l", "receive")
+    local line, err = next_line(exchange)
     if not line then return nil, err end
     local size = tonumber(line:match("^%s*(%x+)"), 16)
-    if not size then return self:fail("receive", "malformed chunk size") end
+    if not size then return fail(exchange, "receive", "malformed chunk size") end
     if size == 0 then break end
-    local ok, read_err = self:read_length(size, take)
+    local ok, read_err = read_length(exchange, size)
     if not ok then return nil, read_err end
-    local ending, ending_err = self:receive("*l", "receive")
+    local ending, ending_err = next_line(exchange)
     if not ending then return nil, ending_err end
   end
   repeat -- trailers, then the blank line that ends the message
-    local trailer, err = self:receive("*l", "receive")
+    local trailer, err = next_line(exchange)
     if not trailer then return nil, err end
   until trailer == ""
   return true
 end
 
 -- Without a length the body runs to the end of the connection, which then cannot be reused.
-function Exchange:read_to_close(take)
+local function read_to_close(exchange)
+  local unread, position = exchange.unread, exchange.position
+  if position <= #unread then
+    exchange.position = #unread + 1
+    local ok, err = deliver(exchange, unread:sub(position))
+    if not ok then return nil, err end
+  end
   while true do
-    if not self:arm() then return self:fail("timeout", "receive timed out") end
-    local piece, message = self.socket:receiveany(READ_SIZE)
+    if not arm(exchange) then return fail(exchange, "timeout", "receive timed out") end
+    local piece, message = exchange.socket:receiveany(READ_SIZE)
     if not piece then
       if message == "closed" then return true end
-      return self:io_failure("receive", message)
+      return io_failure(exchange, "receive", message)
     end
-    local ok, err = self:deliver(piece, take)
+    local ok, err = deliver(exchange, piece)
     if not ok then return nil, err end
   end
 end
@@ -210,9 +318,9 @@ local function body_is_absent(method, status)
 end
 
 local function reusable(version, headers)
-  local connection = (headers.connection or ""):lower()
-  if version == "1.0" then return connection:find("keep-alive", 1, true) ~= nil end
-  return not connection:find("close", 1, true)
+  local connection = headers.connection
+  if version == "1.0" then return connection ~= nil and connection:lower():find("keep-alive", 1, true) ~= nil end
+  return connection == nil or not connection:lower():find("close", 1, true)
 end
 
 --- new(options) -> send, where send(request) -> { status, headers (lower-case names), body, http_version } | nil, err
@@ -228,61 +336,75 @@ function cosocket.new(options)
   for name, default in pairs(DEFAULTS) do
     if options[name] == nil then settings[name] = default else settings[name] = options[name] end
   end
+  local ssl_verify, max_response_size = settings.ssl_verify, settings.max_response_size
+  local keepalive_milliseconds, pool_size = settings.keepalive_timeout * 1000, settings.pool_size
+  local endpoints, endpoint_count = {}, 0
+
+  -- The endpoint of `url` (parsed once per authority) and the request target.
+  local function locate(url)
+    local scheme, authority, target = url:match("^(https?)://([^/?#]+)(.*)$")
+    if not scheme then return nil end
+    local endpoint = endpoints[authority]
+    if not endpoint or endpoint.scheme ~= scheme then
+      endpoint = parse_endpoint(scheme, authority, ssl_verify)
+      if not endpoint then return nil end
+      if endpoint_count < MAX_ENDPOINTS then
+        endpoint_count = endpoint_count + 1
+        endpoints[authority] = endpoint
+      end
+    end
+    if target == "" then target = "/" end
+    return endpoint, target
+  end
 
   return function(request)
     if type(request) ~= "table" then
       error("oss.transport.cosocket: expected a request table, got " .. type(request), 2)
     end
-    local url = type(request.url) == "string" and parse_url(request.url)
-    if not url then error("oss.transport.cosocket: expected an http(s) URL, got " .. tostring(request.url), 2) end
-    local per_request = {
-      connect_timeout = request.connect_timeout or settings.connect_timeout,
-      timeout = request.timeout or settings.timeout,
-      ssl_verify = settings.ssl_verify,
+    local url = request.url
+    local endpoint, target
+    if type(url) == "string" then endpoint, target = locate(url) end
+    if not endpoint then error("oss.transport.cosocket: expected an http(s) URL, got " .. tostring(url), 2) end
+    local timeout = request.timeout or settings.timeout
+    local exchange = {
+      socket = ngx.socket.tcp(), endpoint = endpoint, deadline = ngx.now() + timeout, armed_at = false,
+      unread = "", position = 1, received = 0, max_response_size = max_response_size, sink = false,
+      refused = false, pieces = false,
     }
-    local exchange = setmetatable({
-      socket = ngx.socket.tcp(), url = url, received = 0, max_response_size = settings.max_response_size,
-      deadline = ngx.now() + per_request.timeout,
-    }, Exchange)
 
-    local ok, err = exchange:open(per_request)
+    local ok, err = open(exchange, request.connect_timeout or settings.connect_timeout, timeout, ssl_verify)
     if not ok then return nil, err end
-    ok, err = exchange:send(request)
+    ok, err = send(exchange, request, target)
     if not ok then return nil, err end
-    local status, headers, version = exchange:read_head()
+    local status, headers, version = read_head(exchange)
     if not status then return nil, headers end
 
-    local pieces, sink, refused = {}, nil, false
-    if request.sink and status >= 200 and status <= 299 then sink = request.sink end
-    local function take(piece)
-      if not sink then
-        pieces[#pieces + 1] = piece
-      elseif not refused and not sink:feed(piece) then
-        refused = true -- the reader keeps its own error for finish(); the rest is only drained
-      end
-    end
-
+    if request.sink and status >= 200 and status <= 299 then exchange.sink = request.sink end
     local keep = reusable(version, headers)
-    local length = tonumber(headers["content-length"])
+    local length = headers["content-length"]
+    local encoding = headers["transfer-encoding"]
     if body_is_absent(request.method, status) then
       ok = true
-    elseif (headers["transfer-encoding"] or ""):lower():find("chunked", 1, true) then
-      ok, err = exchange:read_chunked(take)
-    elseif length then
-      ok, err = exchange:read_length(length, take)
+    elseif encoding and encoding:lower():find("chunked", 1, true) then
+      ok, err = read_chunked(exchange)
+    elseif length and tonumber(length) then
+      ok, err = read_length(exchange, tonumber(length))
     else
       keep = false
-      ok, err = exchange:read_to_close(take)
+      ok, err = read_to_close(exchange)
     end
     if not ok then return nil, err end
 
-    -- Only a connection whose whole answer was read can serve the next request.
-    if keep then
-      exchange.socket:setkeepalive(settings.keepalive_timeout * 1000, settings.pool_size)
+    -- Only a connection whose whole answer was read, and nothing after it, can serve the next request.
+    if keep and exchange.position > #exchange.unread then
+      exchange.socket:setkeepalive(keepalive_milliseconds, pool_size)
     else
       exchange.socket:close()
     end
-    return { status = status, headers = headers, body = table.concat(pieces), http_version = version }
+    local pieces = exchange.pieces
+    local body = ""
+    if pieces and pieces[1] then body = pieces[2] and table.concat(pieces) or pieces[1] end
+    return { status = status, headers = headers, body = body, http_version = version }
   end
 end
 
