@@ -69,7 +69,7 @@ http {
 }
 ]]
 
---- start() -> { endpoint, drive(count) -> requests, seconds, stop() }
+--- start() -> { endpoint, driver_pid (its master process), drive(count) -> requests, seconds, stop() }
 function sink.start()
   local sink_port, driver_port = nginx.free_port(), nginx.free_port()
   local endpoint = "http://127.0.0.1:" .. sink_port
@@ -80,7 +80,7 @@ function sink.start()
     sink_nginx:stop()
     error(driver, 0)
   end
-  local handle = { endpoint = endpoint }
+  local handle = { endpoint = endpoint, driver_pid = driver.pid }
   function handle.drive(count)
     local status, body = support.http("GET", ("http://127.0.0.1:%d/drive?count=%d"):format(driver_port, count))
     local requests, seconds = tostring(body):match("^(%d+) ([%d.e%-]+)")
