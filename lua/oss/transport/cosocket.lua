@@ -155,40 +155,36 @@ local function send(exchange, request, target)
   return true
 end
 
--- Reads whatever the connection has next onto the unread bytes (up to READ_SIZE at a time).
-local function fill(exchange)
+-- Whatever the connection has next, up to READ_SIZE bytes; `held` counts the bytes of the line read so far.
+local function receive_more(exchange, held)
   if not arm(exchange) then return fail(exchange, "timeout", "receive timed out") end
   local data, message = exchange.socket:receiveany(READ_SIZE)
-  if not data then
-    if message == "closed" then
-      message = "connection closed after " .. (#exchange.unread - exchange.position + 1) .. " bytes"
-    end
-    return io_failure(exchange, "receive", message)
-  end
-  local unread, position = exchange.unread, exchange.position
-  if position > #unread then
-    exchange.unread = data
-  else
-    exchange.unread = unread:sub(position) .. data
-  end
-  exchange.position = 1
-  return true
+  if data then return data end
+  if message == "closed" then message = "connection closed after " .. held .. " bytes" end
+  return io_failure(exchange, "receive", message)
 end
 
--- The next line of the unread bytes without its CR LF (a bare LF ends a line too).
+-- The next line of the unread bytes without its CR LF (a bare LF ends a line too). Reads are gathered until one
+-- holds the line's end and joined once, so a line arriving a byte at a time costs linear time.
 local function next_line(exchange)
-  while true do
-    local unread, position = exchange.unread, exchange.position
-    local ending = unread:find("\n", position, true)
-    if ending then
-      exchange.position = ending + 1
-      if ending > position and unread:byte(ending - 1) == 13 then ending = ending - 1 end
-      return unread:sub(position, ending - 1)
-    end
-    if #unread - position + 1 > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response line too long") end
-    local ok, err = fill(exchange)
-    if not ok then return nil, err end
+  local unread, position = exchange.unread, exchange.position
+  local ending = unread:find("\n", position, true)
+  if not ending then
+    local parts, held = { unread:sub(position) }, #unread - position + 1
+    repeat
+      if held > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response line too long") end
+      local data, err = receive_more(exchange, held)
+      if not data then return nil, err end
+      parts[#parts + 1] = data
+      held = held + #data
+    until data:find("\n", 1, true)
+    unread, position = table.concat(parts), 1
+    exchange.unread = unread
+    ending = unread:find("\n", 1, true)
   end
+  exchange.position = ending + 1
+  if ending > position and unread:byte(ending - 1) == 13 then ending = ending - 1 end
+  return unread:sub(position, ending - 1)
 end
 
 -- Status line and headers, parsed from the unread bytes in one pass; interim 1xx answers are skipped.

@@ -1,0 +1,236 @@
+-- oss.transport.cosocket against a scripted stand-in for nginx's socket: how answers split across reads are parsed.
+
+-- spec/nginx_spec.lua drives the transport in a real nginx; here every byte boundary and limit can be reached.
+
+local cosocket_module = "oss.transport.cosocket"
+
+-- A socket serving `chunks` in order (one per receiveany), recording what the transport does with it.
+local function scripted_socket(world, chunks)
+  local sock = { sent = {}, timeouts = {}, chunks = chunks, index = 1, offset = 1, reused = world.reused or 0 }
+  function sock:settimeouts(connect, send, read) self.timeouts[#self.timeouts + 1] = { connect, send, read } end
+  function sock:connect(host, port, options)
+    self.host, self.port, self.pool = host, port, options.pool
+    return true
+  end
+  function sock:getreusedtimes() return self.reused end
+  function sock:sslhandshake(session, name, verify)
+    self.handshake = { session = session, name = name, verify = verify }
+    return true
+  end
+  function sock:send(pieces)
+    local flat = {}
+    for index, piece in ipairs(pieces) do flat[index] = tostring(piece) end
+    self.sent[#self.sent + 1] = table.concat(flat)
+    return #self.sent[#self.sent]
+  end
+  local function advance(self, count)
+    if world.clock_step then world.clock = world.clock + world.clock_step end
+    local chunk = self.chunks[self.index]
+    if not chunk then return nil end
+    local piece = chunk:sub(self.offset, self.offset + count - 1)
+    self.offset = self.offset + #piece
+    if self.offset > #chunk then self.index, self.offset = self.index + 1, 1 end
+    return piece
+  end
+  function sock:receiveany(max)
+    local piece = advance(self, max)
+    if not piece then return nil, "closed" end
+    return piece
+  end
+  function sock:receive(count)
+    local got = {}
+    local have = 0
+    while have < count do
+      local piece = advance(self, count - have)
+      if not piece then return nil, "closed", table.concat(got) end
+      got[#got + 1] = piece
+      have = have + #piece
+    end
+    return table.concat(got)
+  end
+  function sock:setkeepalive(timeout, size) self.kept = { timeout, size } return true end
+  function sock:close() self.closed = true return true end
+  return sock
+end
+
+-- Installs a stand-in `ngx` whose sockets serve the given answers, one socket per request.
+local function fake_nginx(answers)
+  local world = { clock = 1000, sockets = {} }
+  _G.ngx = {
+    now = function() return world.clock end,
+    socket = {
+      tcp = function()
+        local sock = scripted_socket(world, answers[#world.sockets + 1] or {})
+        world.sockets[#world.sockets + 1] = sock
+        return sock
+      end,
+    },
+  }
+  return world
+end
+
+-- Every way of cutting `text` into a few pieces: each single cut, and one byte at a time.
+local function splits(text)
+  local ways = { { text } }
+  for cut = 1, #text - 1 do ways[#ways + 1] = { text:sub(1, cut), text:sub(cut + 1) } end
+  local bytes = {}
+  for index = 1, #text do bytes[index] = text:sub(index, index) end
+  ways[#ways + 1] = bytes
+  return ways
+end
+
+local ANSWER = "HTTP/1.1 200 OK\r\nServer: nginx\r\nX-Twice: a\r\nx-twice:  b \r\nContent-Length: 5\r\n"
+  .. "Connection: keep-alive\r\n\r\nhello"
+
+describe("oss.transport.cosocket, parsing what the socket returns", function()
+  local saved_ngx
+
+  before_each(function()
+    saved_ngx = rawget(_G, "ngx")
+    package.loaded[cosocket_module] = nil
+  end)
+
+  after_each(function()
+    _G.ngx = saved_ngx
+    package.loaded[cosocket_module] = nil
+  end)
+
+  local function send_one(chunks, request, options)
+    local world = fake_nginx { chunks }
+    local send = require(cosocket_module).new(options)
+    request = request or {}
+    request.method = request.method or "GET"
+    request.url = request.url or "http://127.0.0.1:8080/bucket/?inventory"
+    local answer, err = send(request)
+    return answer, err, world.sockets[1], world
+  end
+
+  it("reads the same answer however the bytes are split across reads", function()
+    for _, chunks in ipairs(splits(ANSWER)) do
+      local answer, err, sock = send_one(chunks)
+      assert.is_nil(err)
+      assert.are.same({ status = 200, http_version = "1.1", body = "hello", headers = {
+        server = "nginx", ["x-twice"] = "a, b", ["content-length"] = "5", connection = "keep-alive",
+      } }, answer)
+      assert.truthy(sock.kept, #chunks .. " pieces")
+      assert.falsy(sock.closed)
+    end
+  end)
+
+  it("skips interim 1xx answers and accepts bare LF line ends", function()
+    local answer = assert(send_one { "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\nA: 1\n\n",
+      "HTTP/1.0 201 Created\nContent-Length: 2\nConnection: Keep-Alive\n\nok" })
+    assert.are.same({ 201, "1.0", "ok", "Keep-Alive" },
+      { answer.status, answer.http_version, answer.body, answer.headers.connection })
+    assert.is_nil(answer.headers.a)
+  end)
+
+  it("feeds a chunked 2xx body to the sink, trailers and all, and keeps the connection", function()
+    local body = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+      .. "5\r\nhello\r\na; ext=1\r\n, world!!!\r\n0\r\nTrailer: x\r\n\r\n"
+    for _, chunks in ipairs(splits(body)) do
+      local fed = {}
+      local sink = { feed = function(_, piece) fed[#fed + 1] = piece return true end }
+      local answer, err, sock = send_one(chunks, { sink = sink })
+      assert.is_nil(err)
+      assert.are.equal("", answer.body)
+      assert.are.equal("hello, world!!!", table.concat(fed))
+      assert.truthy(sock.kept)
+    end
+  end)
+
+  it("reads a body partly in the head's read and the rest from the socket", function()
+    local answer, err, sock = send_one { "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123", "456789" }
+    assert.is_nil(err)
+    assert.are.equal("0123456789", answer.body)
+    assert.truthy(sock.kept)
+  end)
+
+  it("closes instead of pooling after Connection: close, HTTP/1.0, a body to the end, or bytes after the answer",
+    function()
+      for _, head in ipairs {
+        "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\n\r\nto the end",
+        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA",
+      } do
+        local answer, err, sock = send_one { head }
+        assert.is_nil(err)
+        assert.are.equal(200, answer.status)
+        assert.truthy(sock.closed, head)
+        assert.falsy(sock.kept, head)
+      end
+    end)
+
+  it("refuses too many header lines, too large a head and a body past max_response_size as too_large", function()
+    local many = { "HTTP/1.1 200 OK\r\n" }
+    for index = 1, 201 do many[#many + 1] = "X-" .. index .. ": v\r\n" end
+    many[#many + 1] = "\r\n"
+    local _, err, sock = send_one { table.concat(many) }
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+    assert.truthy(sock.closed)
+
+    local long = { "HTTP/1.1 200 OK\r\nX-Long: " }
+    for index = 2, 70 do long[index] = ("v"):rep(4096) end
+    _, err, sock = send_one(long)
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+    assert.truthy(sock.closed)
+
+    _, err = send_one({ "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nabcd" }, nil, { max_response_size = 3 })
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+  end)
+
+  it("names the server when the answer is cut short or is not HTTP", function()
+    local _, err = send_one { "HTTP/1.1 200 OK\r\nServer: x" }
+    assert.are.same({ "network", "receive" }, { err.kind, err.code })
+    assert.truthy(err.message:find("closed", 1, true), err.message)
+    assert.truthy(err.message:find("(127.0.0.1:8080)", 1, true), err.message)
+    _, err = send_one { "SSH-2.0-OpenSSH\r\n" }
+    assert.are.same({ "receive", "not an HTTP response: SSH-2.0-OpenSSH" }, { err.code, err.message:match("^(.-) %(") })
+  end)
+
+  it("times out against one overall deadline, however many reads it takes", function()
+    local world = fake_nginx { { "HTTP/1.1 200 OK\r\n", "A: 1\r\n", "B: 2\r\n", "C: 3\r\n", "\r\n" } }
+    world.clock_step = 0.25
+    local send = require(cosocket_module).new { timeout = 1 }
+    local _, err = send { method = "GET", url = "http://127.0.0.1:8080/" }
+    assert.are.same({ "network", "timeout" }, { err.kind, err.code })
+    -- Each read was given only what was left of the one second.
+    local read_timeouts = {}
+    for index, timeouts in ipairs(world.sockets[1].timeouts) do read_timeouts[index] = timeouts[3] end
+    assert.are.same({ 1000, 750, 500, 250 }, read_timeouts)
+  end)
+
+  it("writes the request once: its line, Host, the caller's headers but its own three, and the body", function()
+    local _, err, sock = send_one({ "HTTP/1.1 204 No Content\r\n\r\n" }, {
+      method = "PUT", url = "http://example.com:8080/bucket/?inventory&inventoryId=a", body = "<x/>",
+      headers = { ["X-Probe"] = "1", HOST = "evil", ["content-LENGTH"] = "99", Connection = "close" },
+    })
+    assert.is_nil(err)
+    assert.are.equal(1, #sock.sent)
+    assert.are.equal("PUT /bucket/?inventory&inventoryId=a HTTP/1.1\r\nHost: example.com:8080\r\nX-Probe: 1\r\n"
+      .. "Content-Length: 4\r\n\r\n<x/>", sock.sent[1])
+    _, err, sock = send_one({ "HTTP/1.1 204 No Content\r\n\r\n" }, { method = "DELETE", url = "http://h" })
+    assert.is_nil(err)
+    assert.are.equal("DELETE / HTTP/1.1\r\nHost: h\r\n\r\n", sock.sent[1])
+  end)
+
+  it("keeps TLS, plain and unverified connections in separate pools and shakes hands only on new ones", function()
+    local answer = "HTTP/1.1 204 No Content\r\n\r\n"
+    local world = fake_nginx { { answer }, { answer }, { answer }, { answer } }
+    local verified = require(cosocket_module).new()
+    local unverified = require(cosocket_module).new { ssl_verify = false }
+    assert(verified { method = "GET", url = "https://[::1]:8443/a" })
+    assert(verified { method = "GET", url = "http://[::1]:8443/a" })
+    assert(unverified { method = "GET", url = "https://[::1]:8443/b" })
+    world.reused = 1
+    assert(verified { method = "GET", url = "https://[::1]:8443/c" })
+    local sockets = world.sockets
+    assert.are.same({ "::1:8443:https:true", "::1:8443:http:true", "::1:8443:https:false", "::1:8443:https:true" },
+      { sockets[1].pool, sockets[2].pool, sockets[3].pool, sockets[4].pool })
+    assert.are.same({ session = false, name = "::1", verify = true }, sockets[1].handshake)
+    assert.is_nil(sockets[2].handshake)
+    assert.are.same({ session = false, name = "::1", verify = false }, sockets[3].handshake)
+    assert.is_nil(sockets[4].handshake)
+  end)
+end)
