@@ -202,6 +202,60 @@ describe("core.http", function()
       assert.equal(2, #log.requests)
       assert.equal(log.requests[1].connection, log.requests[2].connection)
     end)
+
+    it("sends each request as asked whatever the handle sent before, with its options beside it", function()
+      local replies = {}
+      for index = 1, 9 do replies[index] = { status = 200, body = "r" .. index } end
+      local server = start(replies)
+      local options = { timeout = 5, ssl_verify = false, max_response_size = 64 }
+      local sequence = {
+        { method = "PUT", url = server.url .. "/a", body = "first", headers = { ["X-A"] = "1" } },
+        { method = "PUT", url = server.url .. "/b", body = "second!", headers = { ["X-B"] = "2" } },
+        { method = "HEAD", url = server.url .. "/c" },
+        { method = "GET", url = server.url .. "/d" },
+        { method = "DELETE", url = server.url .. "/e" },
+        { method = "POST", url = server.url .. "/f" },
+        { method = "GET", url = server.url .. "/g", headers = { Accept = "text/plain" } },
+        { method = "PUT", url = server.url .. "/h", body = "third" },
+        { method = "GET", url = server.url .. "/i" },
+      }
+      for index, request in ipairs(sequence) do
+        local response = assert(http:request(request, index % 2 == 0 and options or nil))
+        assert.equal(request.method == "HEAD" and "" or "r" .. index, response.body)
+      end
+      local raw = {}
+      for index, logged in ipairs(server:log().requests) do raw[index] = logged.raw end
+      local function head(index) return raw[index]:match("^(.-\r\n)\r\n") end
+      assert.truthy(raw[1]:find("^PUT /a HTTP/1%.1\r\n.*X%-A: 1\r\n.*Content%-Length: 5\r\n\r\nfirst$"), raw[1])
+      assert.truthy(raw[2]:find("^PUT /b HTTP/1%.1\r\n.*X%-B: 2\r\n.*Content%-Length: 7\r\n\r\nsecond!$"), raw[2])
+      assert.is_nil(raw[2]:find("X-A", 1, true))
+      assert.truthy(raw[3]:find("^HEAD /c HTTP/1%.1\r\n"), raw[3])
+      assert.truthy(raw[4]:find("^GET /d HTTP/1%.1\r\n"), raw[4])
+      assert.truthy(raw[5]:find("^DELETE /e HTTP/1%.1\r\n"), raw[5])
+      assert.truthy(raw[6]:find("^POST /f HTTP/1%.1\r\n.*Content%-Length: 0\r\n\r\n$"), raw[6])
+      assert.truthy(raw[7]:find("^GET /g HTTP/1%.1\r\n.*Accept: text/plain\r\n"), raw[7])
+      assert.truthy(raw[8]:find("^PUT /h HTTP/1%.1\r\n.*Content%-Length: 5\r\n\r\nthird$"), raw[8])
+      assert.truthy(raw[9]:find("^GET /i HTTP/1%.1\r\n"), raw[9])
+      for _, index in ipairs { 3, 4, 5, 7, 9 } do
+        assert.is_nil(head(index):lower():find("content-length", 1, true), raw[index])
+        assert.is_nil(raw[index]:match("\r\n\r\n(.+)$"), raw[index])
+      end
+      for index = 1, 9 do
+        assert.is_nil(head(index):find("Expect", 1, true), raw[index])
+        if index ~= 7 then assert.is_nil(head(index):find("Accept", 1, true), raw[index]) end
+      end
+    end)
+
+    it("takes the transport's options from the second table, and a timeout from the request first", function()
+      local server = start { { status = 200, body = "0123456789" }, { status = 200, body = "ok" } }
+      local _, message, code = http:request({ method = "GET", url = server.url .. "/a", max_response_size = 100 },
+        { max_response_size = 4 })
+      assert.equal("too_large", code, message)
+      local response = assert(http:request({ method = "GET", url = server.url .. "/b", timeout = 5 },
+        { timeout = 0.001 }))
+      assert.equal("ok", response.body)
+      assert.has_error(function() http:request({ method = "GET", url = server.url }, "options") end)
+    end)
   end)
 
   describe("the sink", function()

@@ -26,10 +26,14 @@ static int field_error(lua_State *L, const char *field, const char *expected)
     return luaL_error(L, "request.%s: expected %s, got %s", field, expected, luaL_typename(L, -1));
 }
 
-/* The value is left on the stack so that the string stays alive for the whole transfer. */
-static const char *string_field(lua_State *L, const char *field, int required, size_t *length)
+/* Fields are read from the request (stack index 2); a transport's options may come as a separate table (3),
+ * so that its requests need not copy them: then the transport's fields are read from there, and a timeout from
+ * the request if it gives one, else from there. */
+#define REQUEST_INDEX 2
+
+static const char *string_field(lua_State *L, int table, const char *field, int required, size_t *length)
 {
-    lua_getfield(L, 2, field);
+    lua_getfield(L, table, field);
     if (length != NULL)
         *length = 0;
     if (lua_isnil(L, -1) && !required)
@@ -39,10 +43,15 @@ static const char *string_field(lua_State *L, const char *field, int required, s
     return lua_tolstring(L, -1, length);
 }
 
-static double seconds_field(lua_State *L, const char *field, double fallback)
+/* A timeout: the request's own, else the options' (when separate), else `fallback`. */
+static double seconds_field(lua_State *L, int options, const char *field, double fallback)
 {
     double seconds = fallback;
-    lua_getfield(L, 2, field);
+    lua_getfield(L, REQUEST_INDEX, field);
+    if (lua_isnil(L, -1) && options != REQUEST_INDEX) {
+        lua_pop(L, 1);
+        lua_getfield(L, options, field);
+    }
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TNUMBER)
             field_error(L, field, "a number of seconds");
@@ -56,10 +65,10 @@ static double seconds_field(lua_State *L, const char *field, double fallback)
     return seconds;
 }
 
-static int boolean_field(lua_State *L, const char *field, int fallback)
+static int boolean_field(lua_State *L, int table, const char *field, int fallback)
 {
     int value = fallback;
-    lua_getfield(L, 2, field);
+    lua_getfield(L, table, field);
     if (!lua_isnil(L, -1)) {
         if (lua_type(L, -1) != LUA_TBOOLEAN)
             field_error(L, field, "a boolean");
@@ -69,10 +78,10 @@ static int boolean_field(lua_State *L, const char *field, int fallback)
     return value;
 }
 
-static size_t size_field(lua_State *L, const char *field, lua_Integer fallback)
+static size_t size_field(lua_State *L, int table, const char *field, lua_Integer fallback)
 {
     lua_Integer value = fallback;
-    lua_getfield(L, 2, field);
+    lua_getfield(L, table, field);
     if (!lua_isnil(L, -1) && (!oss_tointeger(L, -1, &value) || value < 0))
         field_error(L, field, "a non-negative integer");
     lua_pop(L, 1);
@@ -81,30 +90,31 @@ static size_t size_field(lua_State *L, const char *field, lua_Integer fallback)
 
 static void read_request(lua_State *L, oss_http_request *request)
 {
-    request->method = string_field(L, "method", 1, NULL);
+    int options = lua_type(L, 3) == LUA_TTABLE ? 3 : REQUEST_INDEX;
+    request->method = string_field(L, REQUEST_INDEX, "method", 1, NULL);
     if (!oss_http_method_is(request, "GET") && !oss_http_method_is(request, "PUT") &&
         !oss_http_method_is(request, "POST") && !oss_http_method_is(request, "DELETE") &&
         !oss_http_method_is(request, "HEAD"))
         luaL_error(L, "request.method: expected GET, PUT, POST, DELETE or HEAD, got %s", request->method);
-    request->url = string_field(L, "url", 1, NULL);
-    request->body = string_field(L, "body", 0, &request->body_length);
+    request->url = string_field(L, REQUEST_INDEX, "url", 1, NULL);
+    request->body = string_field(L, REQUEST_INDEX, "body", 0, &request->body_length);
     if (request->body != NULL && oss_http_method_is(request, "HEAD"))
         luaL_error(L, "request.body: a HEAD request cannot carry a body");
 
-    lua_getfield(L, 2, "headers");
+    lua_getfield(L, REQUEST_INDEX, "headers");
     if (!lua_isnil(L, -1) && !lua_istable(L, -1))
         field_error(L, "headers", "a table");
     request->headers = lua_istable(L, -1) ? lua_gettop(L) : 0;
 
-    request->connect_timeout = seconds_field(L, "connect_timeout", DEFAULT_CONNECT_TIMEOUT);
-    request->timeout = seconds_field(L, "timeout", DEFAULT_TIMEOUT);
-    request->ssl_verify = boolean_field(L, "ssl_verify", 1);
-    request->ca_file = string_field(L, "ca_file", 0, NULL);
-    request->proxy = string_field(L, "proxy", 0, NULL);
-    request->no_proxy = string_field(L, "no_proxy", 0, NULL);
-    request->max_response_size = size_field(L, "max_response_size", DEFAULT_MAX_RESPONSE_SIZE);
+    request->connect_timeout = seconds_field(L, options, "connect_timeout", DEFAULT_CONNECT_TIMEOUT);
+    request->timeout = seconds_field(L, options, "timeout", DEFAULT_TIMEOUT);
+    request->ssl_verify = boolean_field(L, options, "ssl_verify", 1);
+    request->ca_file = string_field(L, options, "ca_file", 0, NULL);
+    request->proxy = string_field(L, options, "proxy", 0, NULL);
+    request->no_proxy = string_field(L, options, "no_proxy", 0, NULL);
+    request->max_response_size = size_field(L, options, "max_response_size", DEFAULT_MAX_RESPONSE_SIZE);
 
-    lua_getfield(L, 2, "sink");
+    lua_getfield(L, REQUEST_INDEX, "sink");
     request->sink = NULL;
     if (!lua_isnil(L, -1) && (request->sink = oss_test_xml_reader(L, -1)) == NULL)
         field_error(L, "sink", "an " OSS_XML_READER_TYPE);
@@ -223,7 +233,7 @@ static int build_header_list(lua_State *L, oss_http *http, int headers)
         if (!given[i] && !oss_http_append_header(http, spelled[i], strlen(spelled[i]), NULL, 0))
             return 0;
     }
-    return 1;
+    return oss_http_finish_headers(http);
 }
 
 /* ---- turning the outcome into Lua values (libcurl has returned: Lua may raise again) ---- */
@@ -253,9 +263,14 @@ static int is_blank(char c)
 /* Names are lower-cased in place: the raw block is ours and rewritten by the next request. */
 static void push_response_headers(lua_State *L, oss_buffer *raw)
 {
-    lua_newtable(L);
     char *cursor = raw->data;
     char *end = raw->data + raw->length;
+    /* Sized for one field per line up front: growing the table field by field rehashes it at every doubling. */
+    int lines = 0;
+    for (char *newline = cursor; newline < end && (newline = memchr(newline, '\n', (size_t)(end - newline))) != NULL;
+         newline++)
+        lines++;
+    lua_createtable(L, 0, lines);
     const char *name = NULL;
     size_t name_length = 0;
     while (cursor < end) {
@@ -353,11 +368,15 @@ static oss_http *check_open_http(lua_State *L)
     return http;
 }
 
-/* http:request(request) -> response | nil, message, code */
+/* http:request(request [, options]) -> response | nil, message, code
+ * options: the transport's own fields (timeouts, TLS, proxies, response size), read there instead of in request. */
 static int http_request_method(lua_State *L)
 {
     oss_http *http = check_open_http(L);
     luaL_checktype(L, 2, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
     luaL_checkstack(L, 24, NULL);
     oss_http_request request;
     read_request(L, &request);
@@ -387,11 +406,7 @@ static int http_close(lua_State *L)
         curl_easy_cleanup(http->curl);
         http->curl = NULL;
     }
-    curl_slist_free_all(http->request_headers);
-    http->request_headers = NULL;
-    oss_buffer_free(&http->header_line);
-    oss_buffer_free(&http->response_headers);
-    oss_buffer_free(&http->body);
+    oss_http_free(http);
     if (http->holds_global_init) {
         curl_global_cleanup();
         http->holds_global_init = 0;
@@ -411,7 +426,10 @@ static int http_new(lua_State *L)
 {
     oss_http *http = oss_newuserdata(L, sizeof *http);
     memset(http, 0, sizeof *http);
-    oss_buffer_init(&http->header_line);
+    oss_buffer_init(&http->header_lines);
+    oss_buffer_init(&http->configured.ca_file);
+    oss_buffer_init(&http->configured.proxy);
+    oss_buffer_init(&http->configured.no_proxy);
     oss_buffer_init(&http->response_headers);
     oss_buffer_init(&http->body);
     oss_setmetatable(L, OSS_HTTP_TYPE);

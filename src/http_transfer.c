@@ -2,6 +2,7 @@
 #include "http_transfer.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int oss_http_method_is(const oss_http_request *request, const char *name)
@@ -15,25 +16,48 @@ int oss_http_method_is(const oss_http_request *request, const char *name)
 int oss_http_append_header(oss_http *http, const char *name, size_t name_length, const char *value,
                            size_t value_length)
 {
-    oss_buffer *line = &http->header_line;
-    oss_buffer_reset(line);
-    oss_buffer_append(line, name, name_length);
+    oss_buffer *lines = &http->header_lines;
+    oss_buffer_append(lines, name, name_length);
     if (value == NULL) {
-        oss_buffer_append_char(line, ':');
+        oss_buffer_append_char(lines, ':');
     } else if (value_length == 0) {
-        oss_buffer_append_char(line, ';');
+        oss_buffer_append_char(lines, ';');
     } else {
-        oss_buffer_append(line, ": ", 2);
-        oss_buffer_append(line, value, value_length);
+        oss_buffer_append(lines, ": ", 2);
+        oss_buffer_append(lines, value, value_length);
     }
-    oss_buffer_append_char(line, '\0');
-    if (line->failed)
+    oss_buffer_append_char(lines, '\0');
+    if (lines->failed)
         return 0;
-    struct curl_slist *list = curl_slist_append(http->request_headers, line->data);
-    if (list == NULL)
-        return 0;
-    http->request_headers = list;
+    http->header_count++;
     return 1;
+}
+
+/* The nodes point into the lines buffer, which no longer moves: libcurl only reads a list it is given. */
+int oss_http_finish_headers(oss_http *http)
+{
+    size_t count = http->header_count;
+    if (count > http->header_capacity) {
+        struct curl_slist *nodes = realloc(http->header_nodes, count * sizeof *nodes);
+        if (nodes == NULL)
+            return 0;
+        http->header_nodes = nodes;
+        http->header_capacity = count;
+    }
+    char *line = http->header_lines.data;
+    const char *end = line + http->header_lines.length;
+    for (size_t i = 0; i < count; i++) {
+        char *terminator = memchr(line, '\0', (size_t)(end - line));
+        http->header_nodes[i].data = line;
+        http->header_nodes[i].next = i + 1 < count ? &http->header_nodes[i + 1] : NULL;
+        line = terminator + 1;
+    }
+    return 1;
+}
+
+static struct curl_slist *header_list(oss_http *http)
+{
+    return http->header_count > 0 ? http->header_nodes : NULL;
 }
 
 /* ---- libcurl callbacks: append to C buffers or feed the sink; no Lua here ---- */
@@ -78,7 +102,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
     return http->body.failed ? 0 : length;
 }
 
-/* ---- one transfer ---- */
+/* ---- the options every transfer sets ---- */
 
 static long milliseconds(double seconds)
 {
@@ -109,11 +133,65 @@ static CURLcode configure_method(CURL *curl, const oss_http_request *request)
     return CURLE_OK;
 }
 
-/* Every option is set again for each request: curl_easy_reset cleared them but kept the connection cache. */
-static CURLcode configure(oss_http *http, const oss_http_request *request)
+/* ---- what the handle was configured with ---- */
+
+/* A remembered string: empty when it was not given (NULL), else its bytes and the terminator. */
+static int same_text(const oss_buffer *remembered, const char *text)
+{
+    if (text == NULL)
+        return remembered->length == 0;
+    size_t length = strlen(text) + 1;
+    return remembered->length == length && memcmp(remembered->data, text, length) == 0;
+}
+
+static void remember_text(oss_buffer *remembered, const char *text)
+{
+    oss_buffer_reset(remembered);
+    if (text != NULL)
+        oss_buffer_append(remembered, text, strlen(text) + 1);
+}
+
+static int is_configured_for(const oss_http_configured *configured, const oss_http_request *request)
+{
+    return configured->valid && strcmp(configured->method, request->method) == 0 &&
+           configured->has_body == (request->body != NULL) && configured->ssl_verify == request->ssl_verify &&
+           same_text(&configured->ca_file, request->ca_file) && same_text(&configured->proxy, request->proxy) &&
+           same_text(&configured->no_proxy, request->no_proxy);
+}
+
+static void remember(oss_http_configured *configured, const oss_http_request *request)
+{
+    configured->valid = 0;
+    if (strlen(request->method) >= sizeof configured->method)
+        return;
+    strcpy(configured->method, request->method);
+    configured->has_body = request->body != NULL;
+    configured->ssl_verify = request->ssl_verify;
+    remember_text(&configured->ca_file, request->ca_file);
+    remember_text(&configured->proxy, request->proxy);
+    remember_text(&configured->no_proxy, request->no_proxy);
+    configured->valid =
+        !configured->ca_file.failed && !configured->proxy.failed && !configured->no_proxy.failed;
+}
+
+/* ---- one transfer ---- */
+
+/* What changes from one request to the next on a handle configured for its kind of request. */
+static CURLcode configure_request(oss_http *http, const oss_http_request *request)
 {
     CURL *curl = http->curl;
     SET_OPTION(CURLOPT_URL, request->url);
+    SET_OPTION(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request->connect_timeout));
+    SET_OPTION(CURLOPT_TIMEOUT_MS, milliseconds(request->timeout));
+    SET_OPTION(CURLOPT_HTTPHEADER, header_list(http));
+    return configure_method(curl, request);
+}
+
+/* Everything, after curl_easy_reset cleared the options but kept the connection cache. */
+static CURLcode configure(oss_http *http, const oss_http_request *request)
+{
+    CURL *curl = http->curl;
+    curl_easy_reset(curl);
 #if LIBCURL_VERSION_NUM >= 0x075500
     SET_OPTION(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -124,8 +202,6 @@ static CURLcode configure(oss_http *http, const oss_http_request *request)
     SET_OPTION(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     /* The signature covers the path as given; libcurl must not squash "." and ".." segments. */
     SET_OPTION(CURLOPT_PATH_AS_IS, 1L);
-    SET_OPTION(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request->connect_timeout));
-    SET_OPTION(CURLOPT_TIMEOUT_MS, milliseconds(request->timeout));
     SET_OPTION(CURLOPT_SSL_VERIFYPEER, request->ssl_verify ? 1L : 0L);
     SET_OPTION(CURLOPT_SSL_VERIFYHOST, request->ssl_verify ? 2L : 0L);
     if (request->ca_file != NULL)
@@ -133,30 +209,42 @@ static CURLcode configure(oss_http *http, const oss_http_request *request)
     /* Empty strings, not NULL: NULL would let libcurl consult http_proxy / no_proxy from the environment. */
     SET_OPTION(CURLOPT_PROXY, request->proxy != NULL ? request->proxy : "");
     SET_OPTION(CURLOPT_NOPROXY, request->no_proxy != NULL ? request->no_proxy : "");
-    SET_OPTION(CURLOPT_HTTPHEADER, http->request_headers);
     SET_OPTION(CURLOPT_HEADERFUNCTION, on_header);
     SET_OPTION(CURLOPT_HEADERDATA, (void *)http);
     SET_OPTION(CURLOPT_WRITEFUNCTION, on_body);
     SET_OPTION(CURLOPT_WRITEDATA, (void *)http);
     SET_OPTION(CURLOPT_ERRORBUFFER, http->error);
-    return configure_method(curl, request);
+    return configure_request(http, request);
 }
 
 #undef SET_OPTION
 
+/* A handle is reset and configured whole only when the request differs in kind from the one it was configured
+ * for (method, body, TLS and proxy options) or the last transfer failed; libcurl never changes the options
+ * itself, so the same options give the same bytes on the wire either way. */
 CURLcode oss_http_perform(oss_http *http, const oss_http_request *request)
 {
-    CURLcode result = configure(http, request);
+    oss_http_configured *configured = &http->configured;
+    CURLcode result;
+    if (is_configured_for(configured, request)) {
+        result = configure_request(http, request);
+    } else {
+        configured->valid = 0;
+        result = configure(http, request);
+    }
     if (result == CURLE_OK)
         result = curl_easy_perform(http->curl);
+    if (result != CURLE_OK)
+        configured->valid = 0;
+    else if (!configured->valid)
+        remember(configured, request);
     return result;
 }
 
 void oss_http_begin(oss_http *http, const oss_http_request *request)
 {
-    curl_easy_reset(http->curl);
-    curl_slist_free_all(http->request_headers);
-    http->request_headers = NULL;
+    oss_buffer_reset(&http->header_lines);
+    http->header_count = 0;
     oss_buffer_reset(&http->response_headers);
     oss_buffer_reset(&http->body);
     http->error[0] = '\0';
@@ -172,7 +260,21 @@ void oss_http_begin(oss_http *http, const oss_http_request *request)
 void oss_http_end(oss_http *http)
 {
     curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_slist_free_all(http->request_headers);
-    http->request_headers = NULL;
+    http->header_count = 0;
     http->sink = NULL;
+}
+
+void oss_http_free(oss_http *http)
+{
+    oss_buffer_free(&http->header_lines);
+    free(http->header_nodes);
+    http->header_nodes = NULL;
+    http->header_capacity = 0;
+    http->header_count = 0;
+    oss_buffer_free(&http->configured.ca_file);
+    oss_buffer_free(&http->configured.proxy);
+    oss_buffer_free(&http->configured.no_proxy);
+    http->configured.valid = 0;
+    oss_buffer_free(&http->response_headers);
+    oss_buffer_free(&http->body);
 }

@@ -10,9 +10,6 @@ local OPTIONS = {
   connect_timeout = "number", timeout = "number", ssl_verify = "boolean", ca_file = "string",
   proxy = "string", no_proxy = "string", max_response_size = "number",
 }
--- What a single request may override.
-local PER_REQUEST = { "connect_timeout", "timeout" }
-
 local function network_error(code, message)
   return errors.network(code, message)
 end
@@ -41,19 +38,15 @@ function curl.new(options)
   local handle, problem = core.http()
   if not handle then return nil, network_error("other", problem) end
 
+  -- The options go to the handle as they are, beside each request: nothing is copied per request.
+  local settings = {}
+  for name in pairs(OPTIONS) do settings[name] = options[name] end
+
   return function(request)
     if type(request) ~= "table" then
       error("oss.transport.curl: expected a request table, got " .. type(request), 2)
     end
-    local call = {
-      method = request.method, url = request.url, headers = request.headers, body = request.body,
-      sink = request.sink,
-    }
-    for name in pairs(OPTIONS) do call[name] = options[name] end
-    for _, name in ipairs(PER_REQUEST) do
-      if request[name] ~= nil then call[name] = request[name] end
-    end
-    local response, message, code = handle:request(call)
+    local response, message, code = handle:request(request, settings)
     if not response then return nil, network_error(code, message) end
     return response
   end
