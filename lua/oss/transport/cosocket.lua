@@ -21,6 +21,8 @@ local DEFAULTS = {
   connect_timeout = 10, timeout = 60, ssl_verify = true, max_response_size = 16 * 1024 * 1024,
   keepalive_timeout = 60, pool_size = 32,
 }
+local byte, concat, find, match, sub = string.byte, table.concat, string.find, string.match, string.sub
+
 local READ_SIZE = 65536
 local MAX_HEADER_LINES = 200
 -- The status line and headers together, as the curl transport bounds them.
@@ -164,55 +166,72 @@ local function receive_more(exchange, held)
   return io_failure(exchange, "receive", message)
 end
 
--- The next line of the unread bytes without its CR LF (a bare LF ends a line too). Reads are gathered until one
--- holds the line's end and joined once, so a line arriving a byte at a time costs linear time.
+-- Where the next line of the unread bytes lies: text, first, last, its CR LF left out (a bare LF ends a line
+-- too). Reads are gathered until one holds the line's end and joined once, so a line arriving a byte at a time
+-- costs linear time. No string is made for the line: the callers take what they need of it.
 local function next_line(exchange)
   local unread, position = exchange.unread, exchange.position
-  local ending = unread:find("\n", position, true)
+  local ending = find(unread, "\n", position, true)
   if not ending then
-    local parts, held = { unread:sub(position) }, #unread - position + 1
+    local parts, held = { sub(unread, position) }, #unread - position + 1
     repeat
       if held > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response line too long") end
       local data, err = receive_more(exchange, held)
       if not data then return nil, err end
       parts[#parts + 1] = data
       held = held + #data
-    until data:find("\n", 1, true)
-    unread, position = table.concat(parts), 1
+    until find(data, "\n", 1, true)
+    unread, position = concat(parts), 1
     exchange.unread = unread
-    ending = unread:find("\n", 1, true)
+    ending = find(unread, "\n", 1, true)
   end
   exchange.position = ending + 1
-  if ending > position and unread:byte(ending - 1) == 13 then ending = ending - 1 end
-  return unread:sub(position, ending - 1)
+  if ending > position and byte(unread, ending - 1) == 13 then ending = ending - 1 end
+  return unread, position, ending - 1
 end
 
--- Status line and headers, parsed from the unread bytes in one pass; interim 1xx answers are skipped.
+local function line_of(exchange)
+  local text, first, last = next_line(exchange)
+  if not text then return nil, first end
+  return sub(text, first, last)
+end
+
+-- Bytes that %s matches: what the header syntax lets surround a value.
+local BLANK = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, [32] = true }
+
+-- The name and value of a "Name: value" line at text[first..last], or nothing when the line is not one (no colon,
+-- an empty name, or a blank in the name); blanks around the value are dropped. Byte by byte rather than with a
+-- pattern: LuaJIT compiles this loop, while a pattern with a lazy capture backtracks through its C matcher.
+local function header_field(text, first, last)
+  local colon = find(text, ":", first, true)
+  if not colon or colon > last or colon == first then return nil end
+  for index = first, colon - 1 do
+    if BLANK[byte(text, index)] then return nil end
+  end
+  local from, to = colon + 1, last
+  while from <= to and BLANK[byte(text, from)] do from = from + 1 end
+  while to >= from and BLANK[byte(text, to)] do to = to - 1 end
+  return sub(text, first, colon - 1), sub(text, from, to)
+end
+
+-- Status line and headers, read where they lie in the unread bytes; interim 1xx answers are skipped.
 -- -> status, headers, version
 local function read_head(exchange)
   while true do
-    local line, err = next_line(exchange)
+    local line, err = line_of(exchange)
     if not line then return nil, err end
-    local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
-    if not version then return fail(exchange, "receive", "not an HTTP response: " .. line:sub(1, 40)) end
+    local version, status = match(line, "^HTTP/(%d%.%d) (%d%d%d)")
+    if not version then return fail(exchange, "receive", "not an HTTP response: " .. sub(line, 1, 40)) end
     local headers, count, head_bytes = {}, 0, #line
     while true do
-      local unread, position = exchange.unread, exchange.position
-      -- A whole "Name: value" line, matched where it starts; anything else goes through next_line.
-      local name, value, after = unread:match("^([^:%s]+):[ \t]*([^\r\n]-)[ \t]*\r?\n()", position)
-      if name then
-        exchange.position = after
-        head_bytes = head_bytes + (after - position)
-      else
-        local other, other_err = next_line(exchange)
-        if not other then return nil, other_err end
-        if other == "" then break end
-        head_bytes = head_bytes + #other
-        name, value = other:match("^([^:%s]+):%s*(.-)%s*$")
-      end
+      local text, first, last = next_line(exchange)
+      if not text then return nil, first end
+      if last < first then break end
       count = count + 1
       if count > MAX_HEADER_LINES then return fail(exchange, "too_large", "too many response headers") end
+      head_bytes = head_bytes + (last - first + 1)
       if head_bytes > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response headers too large") end
+      local name, value = header_field(text, first, last)
       if name then
         name = lower_name(name)
         local earlier = headers[name]
@@ -272,9 +291,9 @@ end
 
 local function read_chunked(exchange)
   while true do
-    local line, err = next_line(exchange)
+    local line, err = line_of(exchange)
     if not line then return nil, err end
-    local size = tonumber(line:match("^%s*(%x+)"), 16)
+    local size = tonumber(match(line, "^%s*(%x+)"), 16)
     if not size then return fail(exchange, "receive", "malformed chunk size") end
     if size == 0 then break end
     local ok, read_err = read_length(exchange, size)
@@ -283,9 +302,9 @@ local function read_chunked(exchange)
     if not ending then return nil, ending_err end
   end
   repeat -- trailers, then the blank line that ends the message
-    local trailer, err = next_line(exchange)
-    if not trailer then return nil, err end
-  until trailer == ""
+    local trailer, first, last = next_line(exchange)
+    if not trailer then return nil, first end
+  until last < first
   return true
 end
 
