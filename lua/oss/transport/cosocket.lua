@@ -218,11 +218,14 @@ end
 -- -> status, headers, version
 local function read_head(exchange)
   while true do
-    local line, err = line_of(exchange)
-    if not line then return nil, err end
-    local version, status = match(line, "^HTTP/(%d%.%d) (%d%d%d)")
-    if not version then return fail(exchange, "receive", "not an HTTP response: " .. sub(line, 1, 40)) end
-    local headers, count, head_bytes = {}, 0, #line
+    local line, start, stop = next_line(exchange)
+    if not line then return nil, start end
+    -- Matched where the status line lies; the pattern cannot run past its end.
+    local version, status = match(line, "^HTTP/(%d%.%d) (%d%d%d)", start)
+    if not version then
+      return fail(exchange, "receive", "not an HTTP response: " .. sub(line, start, math.min(stop, start + 39)))
+    end
+    local headers, count, head_bytes = {}, 0, stop - start + 1
     while true do
       local text, first, last = next_line(exchange)
       if not text then return nil, first end
