@@ -162,9 +162,10 @@ static int is_configured_for(const oss_http_configured *configured, const oss_ht
 static void remember(oss_http_configured *configured, const oss_http_request *request)
 {
     configured->valid = 0;
-    if (strlen(request->method) >= sizeof configured->method)
+    size_t method_length = strlen(request->method);
+    if (method_length >= sizeof configured->method)
         return;
-    strcpy(configured->method, request->method);
+    memcpy(configured->method, request->method, method_length + 1);
     configured->has_body = request->body != NULL;
     configured->ssl_verify = request->ssl_verify;
     remember_text(&configured->ca_file, request->ca_file);
