@@ -60,18 +60,16 @@ local function parse_endpoint(scheme, authority, ssl_verify)
   }
 end
 
--- Header names seen before, lower-cased: the same few names come back on every answer.
-local lower_names = {}
+-- Header names seen before, lower-cased, per transport: the same few names come back on every answer.
 local LOWER_NAMES_MAX = 512
-local lower_names_count = 0
 
-local function lower_name(name)
-  local lower = lower_names[name]
+local function lower_name(names, name)
+  local lower = names.seen[name]
   if lower then return lower end
   lower = name:lower()
-  if lower_names_count < LOWER_NAMES_MAX then
-    lower_names_count = lower_names_count + 1
-    lower_names[name] = lower
+  if names.count < LOWER_NAMES_MAX then
+    names.count = names.count + 1
+    names.seen[name] = lower
   end
   return lower
 end
@@ -136,7 +134,7 @@ local function send(exchange, request, target)
   local headers = request.headers
   if headers then
     for name, value in pairs(headers) do
-      if not OWN_HEADERS[lower_name(name)] then
+      if not OWN_HEADERS[lower_name(exchange.names, name)] then
         count = count + 1
         pieces[count] = name .. ": " .. value .. "\r\n"
       end
@@ -236,7 +234,7 @@ local function read_head(exchange)
       if head_bytes > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response headers too large") end
       local name, value = header_field(text, first, last)
       if name then
-        name = lower_name(name)
+        name = lower_name(exchange.names, name)
         local earlier = headers[name]
         headers[name] = earlier and (earlier .. ", " .. value) or value
       end
@@ -357,6 +355,7 @@ function cosocket.new(options)
   local ssl_verify, max_response_size = settings.ssl_verify, settings.max_response_size
   local keepalive_milliseconds, pool_size = settings.keepalive_timeout * 1000, settings.pool_size
   local endpoints, endpoint_count = {}, 0
+  local names = { seen = {}, count = 0 }
 
   -- The endpoint of `url` (parsed once per authority) and the request target.
   local function locate(url)
@@ -387,7 +386,7 @@ function cosocket.new(options)
     local exchange = {
       socket = ngx.socket.tcp(), endpoint = endpoint, deadline = ngx.now() + timeout, armed_at = false,
       unread = "", position = 1, received = 0, max_response_size = max_response_size, sink = false,
-      refused = false, pieces = false,
+      refused = false, pieces = false, names = names,
     }
 
     local ok, err = open(exchange, request.connect_timeout or settings.connect_timeout, timeout, ssl_verify)
