@@ -20,12 +20,13 @@ static void release_crypto(oss_sign_crypto *crypto)
     EVP_MAC_CTX_free(crypto->v1_mac);
     EVP_MAC_free(crypto->hmac);
     EVP_MD_CTX_free(crypto->digest);
+    EVP_MD_CTX_free(crypto->md5_digest);
     EVP_MD_free(crypto->sha256);
     EVP_MD_free(crypto->md5);
     crypto->v4_inner = crypto->v4_outer = NULL;
     crypto->v1_mac = NULL;
     crypto->hmac = NULL;
-    crypto->digest = NULL;
+    crypto->digest = crypto->md5_digest = NULL;
     crypto->sha256 = crypto->md5 = NULL;
 }
 
@@ -50,10 +51,12 @@ int oss_sign_crypto_acquire(oss_sign_crypto *crypto)
     crypto->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     crypto->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
     crypto->digest = EVP_MD_CTX_new();
+    crypto->md5_digest = EVP_MD_CTX_new();
     crypto->v4_inner = EVP_MD_CTX_new();
     crypto->v4_outer = EVP_MD_CTX_new();
     crypto->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (crypto->sha256 != NULL && crypto->md5 != NULL && crypto->digest != NULL && crypto->v4_inner != NULL &&
+    if (crypto->sha256 != NULL && crypto->md5 != NULL && crypto->digest != NULL && crypto->md5_digest != NULL &&
+        crypto->v4_inner != NULL &&
         crypto->v4_outer != NULL && crypto->hmac != NULL)
         crypto->v1_mac = new_hmac_context(crypto->hmac, "SHA1");
     if (crypto->v1_mac == NULL) {
@@ -63,22 +66,22 @@ int oss_sign_crypto_acquire(oss_sign_crypto *crypto)
     return 1;
 }
 
-static int digest_with(oss_sign_crypto *crypto, const EVP_MD *md, const void *data, size_t length, unsigned char *out)
+static int digest_with(EVP_MD_CTX *context, const EVP_MD *md, const void *data, size_t length, unsigned char *out)
 {
     unsigned int out_length = 0;
-    return EVP_DigestInit_ex2(crypto->digest, md, NULL) && EVP_DigestUpdate(crypto->digest, data, length) &&
-           EVP_DigestFinal_ex(crypto->digest, out, &out_length);
+    return EVP_DigestInit_ex2(context, md, NULL) && EVP_DigestUpdate(context, data, length) &&
+           EVP_DigestFinal_ex(context, out, &out_length);
 }
 
 int oss_sign_crypto_sha256(oss_sign_crypto *crypto, const void *data, size_t length,
                            unsigned char out[OSS_SHA256_SIZE])
 {
-    return digest_with(crypto, crypto->sha256, data, length, out);
+    return digest_with(crypto->digest, crypto->sha256, data, length, out);
 }
 
 int oss_sign_crypto_md5(oss_sign_crypto *crypto, const void *data, size_t length, unsigned char out[OSS_MD5_SIZE])
 {
-    return digest_with(crypto, crypto->md5, data, length, out);
+    return digest_with(crypto->md5_digest, crypto->md5, data, length, out);
 }
 
 static int hmac_with(EVP_MAC_CTX *context, const void *key, size_t key_length, const void *data, size_t length,

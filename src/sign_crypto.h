@@ -25,7 +25,10 @@ typedef struct {
      * fetches once, on first use, and reuses its contexts. */
     EVP_MD *sha256;
     EVP_MD *md5;
-    EVP_MD_CTX *digest;    /* MD5 of a body, SHA-256 of a canonical request, and the V4 MAC's working state */
+    /* One context per algorithm: starting a context on another algorithm than its last frees and allocates its
+     * state, which the body's MD5 and the canonical request's SHA-256 would otherwise do twice per request. */
+    EVP_MD_CTX *digest;    /* SHA-256 of a canonical request, and the V4 MAC's working state */
+    EVP_MD_CTX *md5_digest; /* MD5 of a body */
     EVP_MD_CTX *v4_inner;  /* SHA-256 after key ^ ipad */
     EVP_MD_CTX *v4_outer;  /* SHA-256 after key ^ opad */
     EVP_MAC *hmac;
