@@ -54,15 +54,26 @@ void oss_buffer_append_string(oss_buffer *buffer, const char *text)
     oss_buffer_append(buffer, text, strlen(text));
 }
 
+/* Each byte's two lower-case hex digits, so a byte costs one two-byte copy instead of two lookups and shifts. */
+static const char hex_pairs[256][2] = {
+#define HEX_ROW(high)                                                                                              \
+    {high, '0'}, {high, '1'}, {high, '2'}, {high, '3'}, {high, '4'}, {high, '5'}, {high, '6'}, {high, '7'},        \
+        {high, '8'}, {high, '9'}, {high, 'a'}, {high, 'b'}, {high, 'c'}, {high, 'd'}, {high, 'e'}, {high, 'f'}
+    HEX_ROW('0'), HEX_ROW('1'), HEX_ROW('2'), HEX_ROW('3'), HEX_ROW('4'), HEX_ROW('5'), HEX_ROW('6'), HEX_ROW('7'),
+    HEX_ROW('8'), HEX_ROW('9'), HEX_ROW('a'), HEX_ROW('b'), HEX_ROW('c'), HEX_ROW('d'), HEX_ROW('e'), HEX_ROW('f'),
+#undef HEX_ROW
+};
+
 void oss_buffer_append_hex(oss_buffer *buffer, const unsigned char *bytes, size_t length)
 {
-    static const char digits[] = "0123456789abcdef";
+    if (length > ((size_t)-1) / 2) {
+        buffer->failed = 1;
+        return;
+    }
     if (!oss_buffer_reserve(buffer, length * 2))
         return;
     char *out = buffer->data + buffer->length;
-    for (size_t i = 0; i < length; i++) {
-        *out++ = digits[bytes[i] >> 4];
-        *out++ = digits[bytes[i] & 15];
-    }
+    for (size_t i = 0; i < length; i++)
+        memcpy(out + 2 * i, hex_pairs[bytes[i]], 2);
     buffer->length += length * 2;
 }
