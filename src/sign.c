@@ -66,14 +66,16 @@ typedef struct {
         token_length, body_length;
     int query, headers, additional; /* stack indices; additional is 0 for V1 */
     int secret_index;               /* stack index of the secret */
+    int token_index;                /* stack index of the security token, when there is one */
     int add_date;                   /* V4: add a Date header as V1 does */
     int brief;                      /* return the Authorization (and V4's query) only */
     oss_civil_time time;
     oss_known_headers known;
 } signing_input;
 
-/* sign_v4 and sign_v1 carry the signer's metatable and the field names they read as upvalues, made once: reading
- * a field then needs no string built from C text, and checking the signer no registry lookup. */
+/* sign_v4 and sign_v1 carry the signer's metatable, the field names they read, the known headers' spellings and
+ * the unsigned payload marker as upvalues, made once: reading a field or adding a header then needs no string built
+ * (and hashed) from C text, and checking the signer no registry lookup. */
 enum {
     UPVALUE_METATABLE = 1,
     FIELD_METHOD,
@@ -90,10 +92,15 @@ enum {
     FIELD_ACCESS_KEY_ID,
     FIELD_ACCESS_KEY_SECRET,
     FIELD_SECURITY_TOKEN,
-    UPVALUE_COUNT = FIELD_SECURITY_TOKEN
+    UPVALUE_SPELLINGS, /* OSS_KNOWN_COUNT of them, in the order of the known headers */
+    UPVALUE_UNSIGNED_PAYLOAD = UPVALUE_SPELLINGS + OSS_KNOWN_COUNT,
+    UPVALUE_COUNT = UPVALUE_UNSIGNED_PAYLOAD
 };
 
-static const char *const field_names[UPVALUE_COUNT + 1] = {
+/* The upvalue holding the spelling the signer gives a known header it adds. */
+#define SPELLING(which) lua_upvalueindex(UPVALUE_SPELLINGS + (which))
+
+static const char *const field_names[FIELD_SECURITY_TOKEN + 1] = {
     [FIELD_METHOD] = "method",
     [FIELD_BUCKET] = "bucket",
     [FIELD_KEY] = "key",
@@ -174,6 +181,7 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
     in->secret = field_string(L, 3, "credentials", FIELD_ACCESS_KEY_SECRET, 1, &in->secret_length);
     in->secret_index = lua_gettop(L);
     in->token = field_string(L, 3, "credentials", FIELD_SECURITY_TOKEN, 0, &in->token_length);
+    in->token_index = lua_gettop(L);
     if (in->token_length == 0)
         in->token = NULL;
 
@@ -240,14 +248,14 @@ static int prepare(lua_State *L, oss_signer *signer, signing_input *in, int v4)
             return 0;
         }
         size_t length = oss_base64_encode(digest, sizeof digest, encoded);
-        oss_canonical_set_header(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_CONTENT_MD5, encoded,
-                                 length, v4);
+        oss_canonical_set_header(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_CONTENT_MD5,
+                                 SPELLING(OSS_KNOWN_CONTENT_MD5), encoded, length, v4);
     }
     if ((!v4 || in->add_date) && in->known.at[OSS_KNOWN_DATE] < 0) {
         char date[29];
         oss_format_http_date(&in->time, date);
-        oss_canonical_set_header(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_DATE, date, sizeof date,
-                                 v4);
+        oss_canonical_set_header(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_DATE,
+                                 SPELLING(OSS_KNOWN_DATE), date, sizeof date, v4);
     }
     return 1;
 }
@@ -269,12 +277,13 @@ static void append_resource_path(oss_buffer *out, const signing_input *in, int e
         oss_buffer_append(out, in->key, in->key_length);
 }
 
-/* Pushes the Authorization value and stores it in the map under `name`; the value stays on the stack. */
-static void push_authorization(lua_State *L, const signing_input *in, const char *name, const char *value,
+/* Pushes the Authorization value and stores it in the map under the name at `name_index`; the value stays on the
+ * stack. */
+static void push_authorization(lua_State *L, const signing_input *in, int name_index, const char *value,
                                size_t length)
 {
     lua_pushlstring(L, value, length);
-    lua_pushstring(L, name);
+    lua_pushvalue(L, name_index);
     lua_pushvalue(L, -2);
     lua_rawset(L, in->headers);
 }
@@ -340,19 +349,20 @@ static int signer_sign_v4(lua_State *L)
 
     char datetime[16];
     oss_format_iso8601(&in.time, datetime);
-    oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_OSS_DATE, datetime, sizeof datetime,
-                             1);
+    oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_OSS_DATE, SPELLING(OSS_KNOWN_OSS_DATE),
+                             datetime, sizeof datetime, 1);
     if (in.known.at[OSS_KNOWN_CONTENT_SHA256] < 0)
-        oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_CONTENT_SHA256, UNSIGNED_PAYLOAD,
-                                 sizeof UNSIGNED_PAYLOAD - 1, 1);
+        oss_canonical_set_header_at(L, canonical, in.headers, &in.known, OSS_KNOWN_CONTENT_SHA256,
+                                    SPELLING(OSS_KNOWN_CONTENT_SHA256), lua_upvalueindex(UPVALUE_UNSIGNED_PAYLOAD), 1);
     if (in.token != NULL)
-        oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_SECURITY_TOKEN, in.token,
-                                 in.token_length, 1);
+        oss_canonical_set_header_at(L, canonical, in.headers, &in.known, OSS_KNOWN_SECURITY_TOKEN,
+                                    SPELLING(OSS_KNOWN_SECURITY_TOKEN), in.token_index, 1);
     const oss_header_entry *payload =
         oss_canonical_header_at(canonical, (size_t)in.known.at[OSS_KNOWN_CONTENT_SHA256]);
     const char *payload_value = payload->value; /* copied out: the entry moves when the headers are sorted */
     size_t payload_length = payload->value_length;
-    const char *authorization = oss_canonical_authorization_name(canonical, &in.known);
+    oss_canonical_push_authorization_name(L, canonical, &in.known, SPELLING(OSS_KNOWN_AUTHORIZATION));
+    int authorization = lua_gettop(L);
     oss_canonical_resort_headers(canonical);
 
     oss_buffer *out = &signer->out;
@@ -428,8 +438,8 @@ static int signer_sign_v1(lua_State *L)
     oss_canonical *canonical = &signer->canonical;
 
     if (in.token != NULL)
-        oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_SECURITY_TOKEN, in.token,
-                                 in.token_length, 0);
+        oss_canonical_set_header_at(L, canonical, in.headers, &in.known, OSS_KNOWN_SECURITY_TOKEN,
+                                    SPELLING(OSS_KNOWN_SECURITY_TOKEN), in.token_index, 0);
 
     oss_buffer *out = &signer->out;
     oss_buffer_append(out, in.method, in.method_length);
@@ -437,7 +447,8 @@ static int signer_sign_v1(lua_State *L)
     append_known_value(out, signer, &in.known, OSS_KNOWN_CONTENT_MD5);
     append_known_value(out, signer, &in.known, OSS_KNOWN_CONTENT_TYPE);
     append_known_value(out, signer, &in.known, OSS_KNOWN_DATE);
-    const char *authorization = oss_canonical_authorization_name(canonical, &in.known);
+    oss_canonical_push_authorization_name(L, canonical, &in.known, SPELLING(OSS_KNOWN_AUTHORIZATION));
+    int authorization = lua_gettop(L);
     oss_canonical_resort_headers(canonical);
     oss_canonical_append_signed_headers(canonical, out);
     append_resource_path(out, &in, 0);
@@ -567,8 +578,11 @@ void oss_open_sign(lua_State *L)
     lua_getfield(L, -1, "__index");
     for (size_t i = 0; i < sizeof signing_methods / sizeof signing_methods[0]; i++) {
         lua_pushvalue(L, -2);
-        for (int field = FIELD_METHOD; field <= UPVALUE_COUNT; field++)
+        for (int field = FIELD_METHOD; field <= FIELD_SECURITY_TOKEN; field++)
             lua_pushstring(L, field_names[field]);
+        for (int which = 0; which < OSS_KNOWN_COUNT; which++)
+            lua_pushstring(L, oss_canonical_known_spelling(which));
+        lua_pushliteral(L, UNSIGNED_PAYLOAD);
         lua_pushcclosure(L, signing_methods[i].function, UPVALUE_COUNT);
         lua_setfield(L, -2, signing_methods[i].name);
     }
