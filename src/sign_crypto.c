@@ -114,7 +114,9 @@ static int set_pad_states(oss_sign_crypto *crypto, const unsigned char key[OSS_S
     return ok;
 }
 
-/* SHA-256(key ^ opad || SHA-256(key ^ ipad || data)), continuing the two pad states in the working context. */
+/* SHA-256(key ^ opad || SHA-256(key ^ ipad || data)), continuing the two pad states in the working context. The
+ * inner digest is not wiped: it is a hash of the key mixed with public data, no more secret than the signature
+ * the outer hash makes of it. */
 static int hmac_from_pads(oss_sign_crypto *crypto, const void *data, size_t length, unsigned char out[OSS_SHA256_SIZE])
 {
     unsigned char inner[OSS_SHA256_SIZE];
@@ -124,7 +126,6 @@ static int hmac_from_pads(oss_sign_crypto *crypto, const void *data, size_t leng
              EVP_MD_CTX_copy_ex(crypto->digest, crypto->v4_outer) &&
              EVP_DigestUpdate(crypto->digest, inner, sizeof inner) &&
              EVP_DigestFinal_ex(crypto->digest, out, &out_length);
-    OPENSSL_cleanse(inner, sizeof inner);
     return ok;
 }
 
