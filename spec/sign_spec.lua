@@ -312,6 +312,23 @@ describe("signer: what a client leaves to it", function()
     assert.equal("kept", request.headers.date)
     assert.is_nil(request.headers.Date)
   end)
+
+  it("dates each request by its own time when one signer signs a second, then the first again", function()
+    local signer = core.signer()
+    local first = base_request().time
+    for _, time in ipairs({ first, first + 1, first + 86400, first }) do
+      for _, version in ipairs({ "sign_v4", "sign_v1" }) do
+        local request = client_request()
+        request.time, request.add_date = time, true
+        local authorization = signer[version](signer, request, AK)
+        local fresh = client_request()
+        fresh.time, fresh.add_date = time, true
+        assert.equal((sign(version, fresh)), authorization)
+        assert.equal(core.http_date(time), request.headers.Date)
+        if version == "sign_v4" then assert.equal(core.iso8601_time(time), request.headers["x-oss-date"]) end
+      end
+    end
+  end)
 end)
 
 describe("signer: V4 canonicalisation", function()

@@ -72,14 +72,24 @@ void oss_format_http_date(const oss_civil_time *t, char out[29])
     memcpy(p, " GMT", 4);
 }
 
-void oss_check_time(lua_State *L, int index, const char *where, oss_civil_time *out)
+long long oss_check_seconds(lua_State *L, int index, const char *where)
 {
     lua_Integer seconds;
     if (!oss_tointeger(L, index, &seconds))
         luaL_error(L, "%s: expected integer unix seconds, got %s", where, luaL_typename(L, index));
     if (seconds < 0 || (long long)seconds > LATEST_TIME)
         luaL_error(L, "%s: out of range (0 to %d-12-31)", where, 9999);
-    civil_from_unix((long long)seconds, out);
+    return (long long)seconds;
+}
+
+void oss_civil_from_seconds(long long seconds, oss_civil_time *out)
+{
+    civil_from_unix(seconds, out);
+}
+
+void oss_check_time(lua_State *L, int index, const char *where, oss_civil_time *out)
+{
+    civil_from_unix(oss_check_seconds(L, index, where), out);
 }
 
 /* iso8601_time(t) -> "20231216T162057Z" */

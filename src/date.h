@@ -12,6 +12,10 @@ typedef struct {
  * `where`. */
 void oss_check_time(lua_State *L, int index, const char *where, oss_civil_time *out);
 
+/* The same check, returning the seconds, and the conversion on its own, for callers that convert only sometimes. */
+long long oss_check_seconds(lua_State *L, int index, const char *where);
+void oss_civil_from_seconds(long long seconds, oss_civil_time *out);
+
 /* yyyymmddTHHMMSSZ into out[16]. */
 void oss_format_iso8601(const oss_civil_time *t, char out[16]);
 

@@ -26,8 +26,15 @@ typedef struct {
      * without hashing the secret again. */
     const char *secret_held;
     int secret_ref;
+    /* The request time last signed and its renderings as Lua strings (registry references, LUA_NOREF until made):
+     * requests within one second reuse them instead of formatting and hashing the same text again. */
+    long long dates_seconds;
+    int date_refs[2];
     int closed;
 } oss_signer;
+
+/* The renderings date_refs holds. */
+enum { DATE_ISO8601, DATE_HTTP };
 
 /* ---- the signer's scratch ---- */
 
@@ -69,7 +76,7 @@ typedef struct {
     int token_index;                /* stack index of the security token, when there is one */
     int add_date;                   /* V4: add a Date header as V1 does */
     int brief;                      /* return the Authorization (and V4's query) only */
-    oss_civil_time time;
+    long long seconds;
     oss_known_headers known;
 } signing_input;
 
@@ -156,7 +163,7 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
 {
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
-    luaL_checkstack(L, 24, "signing a request");
+    luaL_checkstack(L, 28, "signing a request");
     in->method = field_string(L, 2, "request", FIELD_METHOD, 1, &in->method_length);
     in->bucket = field_string(L, 2, "request", FIELD_BUCKET, 0, &in->bucket_length);
     in->key = field_string(L, 2, "request", FIELD_KEY, 0, &in->key_length);
@@ -168,7 +175,7 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
     if (!v4)
         in->region_length = 0;
     get_field(L, 2, FIELD_TIME);
-    oss_check_time(L, -1, "request.time", &in->time);
+    in->seconds = oss_check_seconds(L, -1, "request.time");
     in->query = field_table(L, 2, FIELD_QUERY, 0);
     in->headers = field_table(L, 2, FIELD_HEADERS, 1);
     in->additional = v4 ? field_table(L, 2, FIELD_ADDITIONAL_HEADERS, 0) : 0;
@@ -224,6 +231,40 @@ static oss_signer *check_signer(lua_State *L)
     return signer;
 }
 
+static void forget_dates(lua_State *L, oss_signer *signer)
+{
+    for (size_t i = 0; i < sizeof signer->date_refs / sizeof signer->date_refs[0]; i++) {
+        luaL_unref(L, LUA_REGISTRYINDEX, signer->date_refs[i]);
+        signer->date_refs[i] = LUA_NOREF;
+    }
+}
+
+/* Pushes the request time as ISO 8601 basic (16 bytes) or an HTTP date (29 bytes), made once per second; returns
+ * its text, which the string on the stack keeps alive. */
+static const char *push_date(lua_State *L, oss_signer *signer, const signing_input *in, int which)
+{
+    if (signer->dates_seconds != in->seconds) {
+        forget_dates(L, signer);
+        signer->dates_seconds = in->seconds;
+    }
+    int *ref = &signer->date_refs[which];
+    if (*ref != LUA_NOREF) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
+        return lua_tostring(L, -1);
+    }
+    oss_civil_time time;
+    char text[29];
+    oss_civil_from_seconds(in->seconds, &time);
+    if (which == DATE_ISO8601)
+        oss_format_iso8601(&time, text);
+    else
+        oss_format_http_date(&time, text);
+    lua_pushlstring(L, text, which == DATE_ISO8601 ? 16 : 29);
+    lua_pushvalue(L, -1);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return lua_tostring(L, -1);
+}
+
 /* Reads and checks everything before the map is touched: on 0 the message is on top of the stack and the request
  * is as it was. Misuse raises. Then adds what both versions may be asked for and neither signs differently when the
  * caller sets it: Content-MD5 of request.body and Date (always for V1, with request.add_date for V4), each only
@@ -252,10 +293,9 @@ static int prepare(lua_State *L, oss_signer *signer, signing_input *in, int v4)
                                  SPELLING(OSS_KNOWN_CONTENT_MD5), encoded, length, v4);
     }
     if ((!v4 || in->add_date) && in->known.at[OSS_KNOWN_DATE] < 0) {
-        char date[29];
-        oss_format_http_date(&in->time, date);
-        oss_canonical_set_header(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_DATE,
-                                 SPELLING(OSS_KNOWN_DATE), date, sizeof date, v4);
+        push_date(L, signer, in, DATE_HTTP);
+        oss_canonical_set_header_at(L, &signer->canonical, in->headers, &in->known, OSS_KNOWN_DATE,
+                                    SPELLING(OSS_KNOWN_DATE), lua_gettop(L), v4);
     }
     return 1;
 }
@@ -347,10 +387,9 @@ static int signer_sign_v4(lua_State *L)
     oss_canonical *canonical = &signer->canonical;
     size_t additional_count = oss_canonical_mark_additional(L, canonical, in.additional);
 
-    char datetime[16];
-    oss_format_iso8601(&in.time, datetime);
-    oss_canonical_set_header(L, canonical, in.headers, &in.known, OSS_KNOWN_OSS_DATE, SPELLING(OSS_KNOWN_OSS_DATE),
-                             datetime, sizeof datetime, 1);
+    const char *datetime = push_date(L, signer, &in, DATE_ISO8601); /* 16 bytes, no terminator counted */
+    oss_canonical_set_header_at(L, canonical, in.headers, &in.known, OSS_KNOWN_OSS_DATE, SPELLING(OSS_KNOWN_OSS_DATE),
+                                lua_gettop(L), 1);
     if (in.known.at[OSS_KNOWN_CONTENT_SHA256] < 0)
         oss_canonical_set_header_at(L, canonical, in.headers, &in.known, OSS_KNOWN_CONTENT_SHA256,
                                     SPELLING(OSS_KNOWN_CONTENT_SHA256), lua_upvalueindex(UPVALUE_UNSIGNED_PAYLOAD), 1);
@@ -373,7 +412,7 @@ static int signer_sign_v4(lua_State *L)
     if (out->failed || !oss_sign_crypto_sha256(&signer->crypto, out->data, canonical_length, digest))
         return fail(L, out->failed ? "sign_v4: out of memory" : "sign_v4: OpenSSL failed");
     oss_buffer_append_string(out, V4_ALGORITHM "\n");
-    oss_buffer_append(out, datetime, sizeof datetime);
+    oss_buffer_append(out, datetime, 16);
     oss_buffer_append_char(out, '\n');
     append_scope(out, datetime, &in);
     oss_buffer_append_char(out, '\n');
@@ -488,6 +527,7 @@ static int signer_close(lua_State *L)
     oss_signer *signer = luaL_checkudata(L, 1, OSS_SIGNER_TYPE);
     oss_sign_crypto_release(&signer->crypto);
     release_secret(L, signer);
+    forget_dates(L, signer);
     oss_canonical_free(&signer->canonical);
     oss_buffer_free(&signer->out);
     signer->closed = 1;
@@ -510,6 +550,8 @@ static oss_signer *push_signer(lua_State *L)
     oss_buffer_init(&signer->out);
     oss_sign_crypto_init(&signer->crypto);
     signer->secret_ref = LUA_NOREF;
+    signer->dates_seconds = -1;
+    signer->date_refs[DATE_ISO8601] = signer->date_refs[DATE_HTTP] = LUA_NOREF;
     oss_setmetatable(L, OSS_SIGNER_TYPE);
     return signer;
 }
