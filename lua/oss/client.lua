@@ -232,13 +232,13 @@ local function url_for(self, bucket, query)
   return urls.url
 end
 
---- Signs an operation { method, bucket, query, body } and returns the request the transport sends.
-function Client:prepare(operation)
+--- Signs an operation (method, bucket, query map, body) and returns the request the transport sends. The
+--- operation comes as arguments rather than a table: a table would be one more object per request.
+function Client:prepare(method, bucket, query, body)
   local secrets, err = self._credentials()
   if not secrets then
     return nil, errors.is_error(err) and err or errors.validation("credentials provider failed: " .. tostring(err))
   end
-  local body = operation.body
   if body == "" then body = nil end
   -- The signer adds Content-MD5 (of `body`), Date, x-oss-date, x-oss-content-sha256, Authorization and the
   -- token's header: the nil fields only size the table for them.
@@ -248,13 +248,13 @@ function Client:prepare(operation)
     ["x-oss-content-sha256"] = nil, ["Authorization"] = nil, ["x-oss-security-token"] = nil,
   }
   local signing = self._signing
-  signing.method, signing.bucket, signing.query = operation.method, operation.bucket, operation.query
+  signing.method, signing.bucket, signing.query = method, bucket, query
   signing.headers, signing.body = headers, body
   signing.time = math.floor(self._clock() + self._clock_offset)
-  local signed, sign_err, query
+  local signed, sign_err, signed_query
   if self.signature_version == "v4" then
     signed, sign_err = self._signer:sign_v4(signing, secrets)
-    query = sign_err
+    signed_query = sign_err
   else
     signed, sign_err = self._signer:sign_v1(signing, secrets)
   end
@@ -265,10 +265,10 @@ function Client:prepare(operation)
     return nil, errors.validation(reason or sign_err, path)
   end
   -- V4 hands back the encoded query it signed; V1 signs only sub-resources, so the URL's is built here.
-  query = query or core.canonical_query(operation.query)
+  signed_query = signed_query or core.canonical_query(query)
   return setmetatable({
-    method = operation.method,
-    url = url_for(self, operation.bucket, query),
+    method = method,
+    url = url_for(self, bucket, signed_query),
     headers = headers,
     body = body,
     sink = nil, -- sizes the table for the sink execute sets while the request is sent
@@ -334,17 +334,18 @@ function Client:correct_clock(err, answer)
   return true
 end
 
---- prepare + execute, or the prepared request alone when `options.dry_run` is set.
+--- prepare + execute of the operation (method, bucket, query map, body), or the prepared request alone when
+--- `options.dry_run` is set.
 --- Failed attempts are retried as the retry policy says, each signed again. On failure the error carries
 --- `attempts`, and a third value says whether an earlier attempt may have taken effect (its answer was lost).
-function Client:call(operation, schema, options)
-  if options and options.dry_run then return self:prepare(operation) end
+function Client:call(method, bucket, query, body, schema, options)
+  if options and options.dry_run then return self:prepare(method, bucket, query, body) end
   local policy = self._retry
   local maybe_applied, clock_corrected = false, false
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local request, err = self:prepare(operation)
+    local request, err = self:prepare(method, bucket, query, body)
     if not request then return nil, err end
     local value, answer
     value, err, answer = self:execute(request, schema)

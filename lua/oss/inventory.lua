@@ -47,9 +47,8 @@ function Client:put_bucket_inventory(bucket, config, options)
   if err then return nil, err end
   local body, reason, path = core.xml_write(CONFIGURATION, config)
   if not body then return nil, errors.validation(reason, path) end
-  local result, call_err, maybe_applied = self:call({
-    method = "PUT", bucket = bucket, query = { inventory = "", inventoryId = config.Id }, body = body,
-  }, nil, options)
+  local result, call_err, maybe_applied = self:call("PUT", bucket, { inventory = "", inventoryId = config.Id }, body,
+    nil, options)
   if not result and maybe_applied and call_err.status == 409 then
     return resolve_conflict(self, bucket, config, call_err)
   end
@@ -62,8 +61,7 @@ function Client:get_bucket_inventory(bucket, id, options)
   local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
-  return self:call({ method = "GET", bucket = bucket, query = { inventory = "", inventoryId = id } },
-    CONFIGURATION, options)
+  return self:call("GET", bucket, { inventory = "", inventoryId = id }, nil, CONFIGURATION, options)
 end
 
 --- client:delete_bucket_inventory(bucket, id [, options]) -> true | nil, err
@@ -71,9 +69,7 @@ function Client:delete_bucket_inventory(bucket, id, options)
   local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
-  local result, call_err = self:call({
-    method = "DELETE", bucket = bucket, query = { inventory = "", inventoryId = id },
-  }, nil, options)
+  local result, call_err = self:call("DELETE", bucket, { inventory = "", inventoryId = id }, nil, nil, options)
   if not result then return nil, call_err end
   return options and options.dry_run and result or true
 end
@@ -92,7 +88,7 @@ function Client:list_bucket_inventory(bucket, options)
     end
     query["continuation-token"] = token
   end
-  local page, call_err = self:call({ method = "GET", bucket = bucket, query = query }, LIST_RESULT, options)
+  local page, call_err = self:call("GET", bucket, query, nil, LIST_RESULT, options)
   if not page then return nil, call_err end
   if options and options.dry_run then return page end
   return {
