@@ -194,6 +194,7 @@ function Client.new(options)
     _signing = { region = region, add_date = true, brief = true },
     _valid_buckets = memo(VALID_BUCKETS_LIMIT),
     _urls = memo(URL_CACHE_LIMIT),
+    _rule_query = nil, -- sizes the table for the query map oss.inventory keeps for a client's last rule id
     _retry = policy,
     _transport = transport,
   }, Client)

@@ -18,6 +18,19 @@ local function check_id(id)
   return nil
 end
 
+-- The query maps are only read (signed, and encoded into the URL), so they can be shared: the list without a token
+-- is one map, and a client reuses its last rule query while the id stays the same.
+local LIST_QUERY = { inventory = "" }
+
+local function rule_query(client, id)
+  local query = client._rule_query
+  if query == nil or query.inventoryId ~= id then
+    query = { inventory = "", inventoryId = id }
+    client._rule_query = query
+  end
+  return query
+end
+
 local function check_options(options)
   if options ~= nil and type(options) ~= "table" then
     error("options: expected a table, got " .. type(options), 3)
@@ -47,8 +60,8 @@ function Client:put_bucket_inventory(bucket, config, options)
   if err then return nil, err end
   local body, reason, path = core.xml_write(CONFIGURATION, config)
   if not body then return nil, errors.validation(reason, path) end
-  local result, call_err, maybe_applied = self:call("PUT", bucket, { inventory = "", inventoryId = config.Id }, body,
-    nil, options)
+  local result, call_err, maybe_applied = self:call("PUT", bucket, rule_query(self, config.Id), body, nil,
+    options)
   if not result and maybe_applied and call_err.status == 409 then
     return resolve_conflict(self, bucket, config, call_err)
   end
@@ -61,7 +74,7 @@ function Client:get_bucket_inventory(bucket, id, options)
   local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
-  return self:call("GET", bucket, { inventory = "", inventoryId = id }, nil, CONFIGURATION, options)
+  return self:call("GET", bucket, rule_query(self, id), nil, CONFIGURATION, options)
 end
 
 --- client:delete_bucket_inventory(bucket, id [, options]) -> true | nil, err
@@ -69,7 +82,7 @@ function Client:delete_bucket_inventory(bucket, id, options)
   local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
-  local result, call_err = self:call("DELETE", bucket, { inventory = "", inventoryId = id }, nil, nil, options)
+  local result, call_err = self:call("DELETE", bucket, rule_query(self, id), nil, nil, options)
   if not result then return nil, call_err end
   return options and options.dry_run and result or true
 end
@@ -80,13 +93,13 @@ function Client:list_bucket_inventory(bucket, options)
   local err = self:check_bucket(bucket)
   check_options(options)
   if err then return nil, err end
-  local query = { inventory = "" }
+  local query = LIST_QUERY
   local token = options and options.continuation_token
   if token ~= nil then
     if type(token) ~= "string" then
       error("continuation_token: expected a string, got " .. type(token), 2)
     end
-    query["continuation-token"] = token
+    query = { inventory = "", ["continuation-token"] = token }
   end
   local page, call_err = self:call("GET", bucket, query, nil, LIST_RESULT, options)
   if not page then return nil, call_err end
