@@ -432,7 +432,7 @@ void oss_canonical_resort_headers(oss_canonical *canonical)
                      canonical);
 }
 
-/* name:value\n for each signed header, in sorted order. */
+/* name:value\n for each signed header, in sorted order: each line claimed at once and written in place. */
 void oss_canonical_append_signed_headers(oss_canonical *canonical, oss_buffer *out)
 {
     size_t count = header_count(canonical);
@@ -440,10 +440,18 @@ void oss_canonical_append_signed_headers(oss_canonical *canonical, oss_buffer *o
         const oss_header_entry *entry = oss_canonical_header_at(canonical, i);
         if (entry->role == UNSIGNED_HEADER)
             continue;
-        append_lower(out, entry->name, entry->name_length);
-        oss_buffer_append_char(out, ':');
-        oss_buffer_append(out, entry->value, entry->value_length);
-        oss_buffer_append_char(out, '\n');
+        /* Both lengths are those of strings in memory, so their sum plus two cannot wrap. */
+        if (!oss_buffer_reserve(out, entry->name_length + entry->value_length + 2))
+            return;
+        char *line = out->data + out->length;
+        for (size_t k = 0; k < entry->name_length; k++)
+            line[k] = (char)ascii_lower((unsigned char)entry->name[k]);
+        line += entry->name_length;
+        *line++ = ':';
+        if (entry->value_length > 0)
+            memcpy(line, entry->value, entry->value_length);
+        line[entry->value_length] = '\n';
+        out->length += entry->name_length + entry->value_length + 2;
     }
 }
 
