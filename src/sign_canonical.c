@@ -59,7 +59,7 @@ static unsigned char ascii_lower(unsigned char c)
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
 }
 
-static int compare_ignoring_case(const char *a, size_t a_length, const char *b, size_t b_length)
+static inline int compare_ignoring_case(const char *a, size_t a_length, const char *b, size_t b_length)
 {
     size_t shorter = a_length < b_length ? a_length : b_length;
     for (size_t i = 0; i < shorter; i++) {
@@ -137,7 +137,8 @@ typedef int (*entry_order)(const void *a, const void *b, const oss_canonical *ca
 
 /* A request carries a handful of headers and parameters: insertion sort beats qsort there, needs no
  * allocation, and is linear on the nearly sorted arrays left after the signer adds its own headers. */
-static void sort_entries(void *base, size_t count, size_t size, entry_order order, const oss_canonical *canonical)
+static inline void sort_entries(void *base, size_t count, size_t size, entry_order order,
+                                const oss_canonical *canonical)
 {
     unsigned char held[LARGEST_ENTRY];
     unsigned char *bytes = base;
