@@ -17,6 +17,9 @@
 #define V4_ALGORITHM "OSS4-HMAC-SHA256"
 #define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 
+/* The renderings of a request time a signer keeps: x-oss-date's ISO 8601 basic and Date's HTTP date. */
+enum { DATE_ISO8601, DATE_HTTP, DATE_KINDS };
+
 typedef struct {
     oss_canonical canonical; /* the current call's query and headers */
     oss_buffer out;          /* canonical request, string to sign and Authorization, back to back */
@@ -29,12 +32,9 @@ typedef struct {
     /* The request time last signed and its renderings as Lua strings (registry references, LUA_NOREF until made):
      * requests within one second reuse them instead of formatting and hashing the same text again. */
     long long dates_seconds;
-    int date_refs[2];
+    int date_refs[DATE_KINDS];
     int closed;
 } oss_signer;
-
-/* The renderings date_refs holds. */
-enum { DATE_ISO8601, DATE_HTTP };
 
 /* ---- the signer's scratch ---- */
 
@@ -233,7 +233,7 @@ static oss_signer *check_signer(lua_State *L)
 
 static void forget_dates(lua_State *L, oss_signer *signer)
 {
-    for (size_t i = 0; i < sizeof signer->date_refs / sizeof signer->date_refs[0]; i++) {
+    for (int i = 0; i < DATE_KINDS; i++) {
         luaL_unref(L, LUA_REGISTRYINDEX, signer->date_refs[i]);
         signer->date_refs[i] = LUA_NOREF;
     }
