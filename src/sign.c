@@ -358,8 +358,8 @@ static void append_v4_canonical_request(oss_signer *signer, const signing_input 
     oss_buffer_append(out, payload, payload_length);
 }
 
-/* Holds the secret the cached key now belongs to (see oss_signer.secret_held). The new reference is taken before
- * the old one is dropped, so a failure leaves the previous pair intact. */
+/* Holds the secret the cached key now belongs to (see oss_signer.secret_held). The caller has already forgotten the
+ * old address, so if taking the reference fails, no secret matches by address and the next call hashes again. */
 static void hold_secret(lua_State *L, oss_signer *signer, const signing_input *in)
 {
     lua_pushvalue(L, in->secret_index);
@@ -422,6 +422,8 @@ static int signer_sign_v4(lua_State *L)
         return fail(L, "sign_v4: out of memory");
     unsigned char signature[OSS_SHA256_SIZE];
     int same_secret = signer->secret_held == in.secret;
+    if (!same_secret)
+        signer->secret_held = NULL; /* the key may now change: the old string must not vouch for it */
     if (!oss_sign_crypto_v4_mac(&signer->crypto, in.secret, in.secret_length, same_secret, in.region,
                                 in.region_length, datetime, out->data + canonical_length, string_to_sign_length,
                                 signature))
