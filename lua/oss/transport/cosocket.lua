@@ -212,14 +212,30 @@ local function header_field(text, first, last)
   return sub(text, first, colon - 1), sub(text, from, to)
 end
 
+local function digit(value)
+  return value and value >= 48 and value <= 57
+end
+
+-- "HTTP/d.d ddd" at text[start..]: -> version, status (a number), or nothing. Read byte by byte where it lies, so
+-- LuaJIT keeps compiling (a pattern match is not compiled and breaks the trace); CR and LF are not digits, so the
+-- check cannot run past the line's end.
+local function status_line(text, start)
+  local h, t1, t2, p, slash, major, dot, minor, space, s1, s2, s3 = byte(text, start, start + 11)
+  if h ~= 72 or t1 ~= 84 or t2 ~= 84 or p ~= 80 or slash ~= 47 or not digit(major) or dot ~= 46
+    or not digit(minor) or space ~= 32 or not digit(s1) or not digit(s2) or not digit(s3) then
+    return nil
+  end
+  local version = (major == 49 and minor == 49) and "1.1" or sub(text, start + 5, start + 7)
+  return version, (s1 - 48) * 100 + (s2 - 48) * 10 + (s3 - 48)
+end
+
 -- Status line and headers, read where they lie in the unread bytes; interim 1xx answers are skipped.
 -- -> status, headers, version
 local function read_head(exchange)
   while true do
     local line, start, stop = next_line(exchange)
     if not line then return nil, start end
-    -- Matched where the status line lies; the pattern cannot run past its end.
-    local version, status = match(line, "^HTTP/(%d%.%d) (%d%d%d)", start)
+    local version, status = status_line(line, start)
     if not version then
       return fail(exchange, "receive", "not an HTTP response: " .. sub(line, start, math.min(stop, start + 39)))
     end
@@ -239,7 +255,6 @@ local function read_head(exchange)
         headers[name] = earlier and (earlier .. ", " .. value) or value
       end
     end
-    status = tonumber(status)
     if status >= 200 then return status, headers, version end
   end
 end
@@ -357,8 +372,13 @@ function cosocket.new(options)
   local endpoints, endpoint_count = {}, 0
   local names = { seen = {}, count = 0 }
 
+  -- The last URL located and what it gave: a client hands the same URL string for repeated requests, and
+  -- comparing strings is one pointer comparison.
+  local last_url, last_endpoint, last_target = nil, nil, nil
+
   -- The endpoint of `url` (parsed once per authority) and the request target.
   local function locate(url)
+    if url == last_url then return last_endpoint, last_target end
     local scheme, authority, target = url:match("^(https?)://([^/?#]+)(.*)$")
     if not scheme then return nil end
     local endpoint = endpoints[authority]
@@ -371,6 +391,7 @@ function cosocket.new(options)
       end
     end
     if target == "" then target = "/" end
+    if endpoints[authority] == endpoint then last_url, last_endpoint, last_target = url, endpoint, target end
     return endpoint, target
   end
 
