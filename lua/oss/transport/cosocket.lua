@@ -125,32 +125,52 @@ local function open(exchange, connect_timeout, timeout, ssl_verify)
   return true
 end
 
--- The request line, the headers and the body go out in one write, as one table of pieces: a line per header,
--- since nginx walks the table twice (to size it, then to copy it) and each piece costs it more than a concatenation.
+-- What a request header's line starts with ("Name: "), or false for the headers the transport writes itself;
+-- kept per transport with the lower-cased names, as the same few names go out on every request.
+local function header_prefix(names, name)
+  local prefix = names.prefixes[name]
+  if prefix ~= nil then return prefix end
+  prefix = not OWN_HEADERS[lower_name(names, name)] and name .. ": "
+  if names.prefix_count < LOWER_NAMES_MAX then
+    names.prefix_count = names.prefix_count + 1
+    names.prefixes[name] = prefix
+  end
+  return prefix
+end
+
+-- The Content-Length line and the blank line after it, for `length`; the last one is kept, as a client sends
+-- bodies of the same size again and again.
+local function length_line(names, length)
+  if names.length ~= length then
+    names.length, names.length_line = length, "Content-Length: " .. length .. "\r\n\r\n"
+  end
+  return names.length_line
+end
+
+-- The request line and the headers are joined into one string, and go out with the body in one write of two
+-- pieces: one string made per request instead of one per header line.
 local function send(exchange, request, target)
-  local method, endpoint = request.method, exchange.endpoint
-  local pieces = { method .. " " .. target .. " HTTP/1.1\r\n", endpoint.host_line }
-  local count = 2
+  local method, endpoint, names = request.method, exchange.endpoint, exchange.names
+  local pieces = { method, " ", target, " HTTP/1.1\r\n", endpoint.host_line }
+  local count = 5
   local headers = request.headers
   if headers then
     for name, value in pairs(headers) do
-      if not OWN_HEADERS[lower_name(exchange.names, name)] then
-        count = count + 1
-        pieces[count] = name .. ": " .. value .. "\r\n"
+      local prefix = header_prefix(names, name)
+      if prefix then
+        pieces[count + 1], pieces[count + 2], pieces[count + 3] = prefix, value, "\r\n"
+        count = count + 3
       end
     end
   end
   local body = request.body or ""
   if body ~= "" or method == "PUT" or method == "POST" then
-    count = count + 1
-    pieces[count] = "Content-Length: " .. #body .. "\r\n\r\n"
+    pieces[count + 1] = length_line(names, #body)
   else
-    count = count + 1
-    pieces[count] = "\r\n"
+    pieces[count + 1] = "\r\n"
   end
-  pieces[count + 1] = body
   if not arm(exchange) then return fail(exchange, "timeout", "send timed out") end
-  local sent, message = exchange.socket:send(pieces)
+  local sent, message = exchange.socket:send({ concat(pieces), body })
   if not sent then return io_failure(exchange, "send", message) end
   return true
 end
@@ -370,7 +390,7 @@ function cosocket.new(options)
   local ssl_verify, max_response_size = settings.ssl_verify, settings.max_response_size
   local keepalive_milliseconds, pool_size = settings.keepalive_timeout * 1000, settings.pool_size
   local endpoints, endpoint_count = {}, 0
-  local names = { seen = {}, count = 0 }
+  local names = { seen = {}, count = 0, prefixes = {}, prefix_count = 0, length = false, length_line = false }
 
   -- The last URL located and what it gave: a client hands the same URL string for repeated requests, and
   -- comparing strings is one pointer comparison.
