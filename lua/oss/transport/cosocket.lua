@@ -107,7 +107,6 @@ end
 local function open(exchange, connect_timeout, timeout, ssl_verify)
   local endpoint, sock = exchange.endpoint, exchange.socket
   sock:settimeouts(connect_timeout * 1000, timeout * 1000, timeout * 1000)
-  exchange.armed_at = ngx.now()
   local ok, message = sock:connect(endpoint.host, endpoint.port, endpoint.connect_options)
   if not ok then
     if message == "timeout" then return fail(exchange, "timeout", "connect timed out") end
@@ -153,10 +152,11 @@ local function send(exchange, request, target)
   local method, endpoint, names = request.method, exchange.endpoint, exchange.names
   local pieces = { method, " ", target, " HTTP/1.1\r\n", endpoint.host_line }
   local count = 5
-  local headers = request.headers
+  local headers, prefixes = request.headers, names.prefixes
   if headers then
     for name, value in pairs(headers) do
-      local prefix = header_prefix(names, name)
+      local prefix = prefixes[name]
+      if prefix == nil then prefix = header_prefix(names, name) end
       if prefix then
         pieces[count + 1], pieces[count + 2], pieces[count + 3] = prefix, value, "\r\n"
         count = count + 3
@@ -260,6 +260,8 @@ local function read_head(exchange)
       return fail(exchange, "receive", "not an HTTP response: " .. sub(line, start, math.min(stop, start + 39)))
     end
     local headers, count, head_bytes = {}, 0, stop - start + 1
+    local names = exchange.names
+    local seen = names.seen
     while true do
       local text, first, last = next_line(exchange)
       if not text then return nil, first end
@@ -270,7 +272,7 @@ local function read_head(exchange)
       if head_bytes > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response headers too large") end
       local name, value = header_field(text, first, last)
       if name then
-        name = lower_name(exchange.names, name)
+        name = seen[name] or lower_name(names, name)
         local earlier = headers[name]
         headers[name] = earlier and (earlier .. ", " .. value) or value
       end
@@ -370,6 +372,9 @@ end
 
 local function reusable(version, headers)
   local connection = headers.connection
+  -- The usual answers, decided without lower-casing a copy.
+  if connection == "keep-alive" then return true end
+  if connection == nil and version == "1.1" then return true end
   if version == "1.0" then return connection ~= nil and connection:lower():find("keep-alive", 1, true) ~= nil end
   return connection == nil or not connection:lower():find("close", 1, true)
 end
@@ -424,8 +429,10 @@ function cosocket.new(options)
     if type(url) == "string" then endpoint, target = locate(url) end
     if not endpoint then error("oss.transport.cosocket: expected an http(s) URL, got " .. tostring(url), 2) end
     local timeout = request.timeout or settings.timeout
+    -- The timeouts open() sets run from this same reading of the clock.
+    local now = ngx.now()
     local exchange = {
-      socket = ngx.socket.tcp(), endpoint = endpoint, deadline = ngx.now() + timeout, armed_at = false,
+      socket = ngx.socket.tcp(), endpoint = endpoint, deadline = now + timeout, armed_at = now,
       unread = "", position = 1, received = 0, max_response_size = max_response_size, sink = false,
       refused = false, pieces = false, names = names,
     }
@@ -440,13 +447,14 @@ function cosocket.new(options)
     if request.sink and status >= 200 and status <= 299 then exchange.sink = request.sink end
     local keep = reusable(version, headers)
     local length = headers["content-length"]
+    length = length and tonumber(length)
     local encoding = headers["transfer-encoding"]
     if body_is_absent(request.method, status) then
       ok = true
     elseif encoding and encoding:lower():find("chunked", 1, true) then
       ok, err = read_chunked(exchange)
-    elseif length and tonumber(length) then
-      ok, err = read_length(exchange, tonumber(length))
+    elseif length then
+      ok, err = read_length(exchange, length)
     else
       keep = false
       ok, err = read_to_close(exchange)
