@@ -217,19 +217,35 @@ end
 -- Bytes that %s matches: what the header syntax lets surround a value.
 local BLANK = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, [32] = true }
 
--- The name and value of a "Name: value" line at text[first..last], or nothing when the line is not one (no colon,
--- an empty name, or a blank in the name); blanks around the value are dropped. Byte by byte rather than with a
--- pattern: LuaJIT compiles this loop, while a pattern with a lazy capture backtracks through its C matcher.
-local function header_field(text, first, last)
+-- The lower-cased name and the value of a "Name: value" line at text[first..last], or nothing when the line is
+-- not one (no colon, an empty name, or a blank in the name); blanks around the value are dropped. A name is
+-- checked byte by byte only the first time it is seen: `names.fields` keeps the names already found valid. Each
+-- loop is entered only when a blank is there to step over, since leaving a compiled loop costs more than a test.
+local function header_field(names, text, first, last)
   local colon = find(text, ":", first, true)
   if not colon or colon > last or colon == first then return nil end
-  for index = first, colon - 1 do
-    if BLANK[byte(text, index)] then return nil end
+  local name = sub(text, first, colon - 1)
+  local lower = names.fields[name]
+  if not lower then
+    for index = first, colon - 1 do
+      if BLANK[byte(text, index)] then return nil end
+    end
+    lower = name:lower()
+    if names.field_count < LOWER_NAMES_MAX then
+      names.field_count = names.field_count + 1
+      names.fields[name] = lower
+    end
   end
   local from, to = colon + 1, last
-  while from <= to and BLANK[byte(text, from)] do from = from + 1 end
-  while to >= from and BLANK[byte(text, to)] do to = to - 1 end
-  return sub(text, first, colon - 1), sub(text, from, to)
+  -- The byte after the line's last one is its CR or LF, never a space, so this cannot step past the line.
+  if byte(text, from) == 32 then from = from + 1 end
+  if from <= to and BLANK[byte(text, from)] then
+    repeat from = from + 1 until from > to or not BLANK[byte(text, from)]
+  end
+  if to >= from and BLANK[byte(text, to)] then
+    repeat to = to - 1 until to < from or not BLANK[byte(text, to)]
+  end
+  return lower, sub(text, from, to)
 end
 
 local function digit(value)
@@ -261,7 +277,6 @@ local function read_head(exchange)
     end
     local headers, count, head_bytes = {}, 0, stop - start + 1
     local names = exchange.names
-    local seen = names.seen
     while true do
       local text, first, last = next_line(exchange)
       if not text then return nil, first end
@@ -270,9 +285,8 @@ local function read_head(exchange)
       if count > MAX_HEADER_LINES then return fail(exchange, "too_large", "too many response headers") end
       head_bytes = head_bytes + (last - first + 1)
       if head_bytes > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response headers too large") end
-      local name, value = header_field(text, first, last)
+      local name, value = header_field(names, text, first, last)
       if name then
-        name = seen[name] or lower_name(names, name)
         local earlier = headers[name]
         headers[name] = earlier and (earlier .. ", " .. value) or value
       end
@@ -395,7 +409,10 @@ function cosocket.new(options)
   local ssl_verify, max_response_size = settings.ssl_verify, settings.max_response_size
   local keepalive_milliseconds, pool_size = settings.keepalive_timeout * 1000, settings.pool_size
   local endpoints, endpoint_count = {}, 0
-  local names = { seen = {}, count = 0, prefixes = {}, prefix_count = 0, length = false, length_line = false }
+  local names = {
+    seen = {}, count = 0, fields = {}, field_count = 0, prefixes = {}, prefix_count = 0,
+    length = false, length_line = false,
+  }
 
   -- The last URL located and what it gave: a client hands the same URL string for repeated requests, and
   -- comparing strings is one pointer comparison.
