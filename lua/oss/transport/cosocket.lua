@@ -23,6 +23,13 @@ local DEFAULTS = {
 }
 local byte, concat, find, match, sub = string.byte, table.concat, string.find, string.match, string.sub
 
+-- LuaJIT makes a table at its final size in one step; elsewhere a table grows as it fills.
+local has_table_new, table_new = pcall(require, "table.new")
+if not has_table_new then table_new = function() return {} end end
+-- Slots for the request head's pieces (five, three per header, one) and for an answer's headers, enough for the
+-- usual ones so neither table is resized as it fills.
+local HEAD_PIECES, ANSWER_HEADERS = 32, 8
+
 local READ_SIZE = 65536
 local MAX_HEADER_LINES = 200
 -- The status line and headers together, as the curl transport bounds them.
@@ -150,7 +157,8 @@ end
 -- pieces: one string made per request instead of one per header line.
 local function send(exchange, request, target)
   local method, endpoint, names = request.method, exchange.endpoint, exchange.names
-  local pieces = { method, " ", target, " HTTP/1.1\r\n", endpoint.host_line }
+  local pieces = table_new(HEAD_PIECES, 0)
+  pieces[1], pieces[2], pieces[3], pieces[4], pieces[5] = method, " ", target, " HTTP/1.1\r\n", endpoint.host_line
   local count = 5
   local headers, prefixes = request.headers, names.prefixes
   if headers then
@@ -275,7 +283,7 @@ local function read_head(exchange)
     if not version then
       return fail(exchange, "receive", "not an HTTP response: " .. sub(line, start, math.min(stop, start + 39)))
     end
-    local headers, count, head_bytes = {}, 0, stop - start + 1
+    local headers, count, head_bytes = table_new(0, ANSWER_HEADERS), 0, stop - start + 1
     local names = exchange.names
     while true do
       local text, first, last = next_line(exchange)
