@@ -233,4 +233,35 @@ describe("oss.transport.cosocket, parsing what the socket returns", function()
     assert.are.same({ session = false, name = "::1", verify = false }, sockets[3].handshake)
     assert.is_nil(sockets[4].handshake)
   end)
+  it("answers each request of one transport as if it were the first, whatever it kept from the ones before", function()
+    local same = "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 0\r\n\r\n"
+    local odd = "HTTP/1.0 404 Not Found\r\nX-Probe  : 1\r\nserver:\t x \t\r\nContent-Length: 0\r\n\r\n"
+    local world = fake_nginx { { same }, { same }, { odd }, { same } }
+    local send = require(cosocket_module).new()
+    local url = "http://a.example:8080/bucket/?inventory"
+    local request = { method = "PUT", url = url, body = "<x/>", headers = { ["X-Probe  "] = "1" } }
+    local answers = {}
+    answers[1] = assert(send(request))
+    answers[2] = assert(send(request))
+    request.url, request.body = "http://b.example/", "<y/>!"
+    answers[3] = assert(send(request))
+    request.url, request.body = url, "<x/>"
+    answers[4] = assert(send(request))
+    local sockets = world.sockets
+    assert.are.same({ "a.example", "a.example", "b.example", "a.example" },
+      { sockets[1].host, sockets[2].host, sockets[3].host, sockets[4].host })
+    assert.are.equal("PUT / HTTP/1.1\r\nHost: b.example\r\nX-Probe  : 1\r\nContent-Length: 5\r\n\r\n<y/>!",
+      sockets[3].sent[1])
+    assert.are.equal("PUT /bucket/?inventory HTTP/1.1\r\nHost: a.example:8080\r\nX-Probe  : 1\r\n"
+      .. "Content-Length: 4\r\n\r\n<x/>", sockets[4].sent[1])
+    for _, index in ipairs { 1, 2, 4 } do
+      assert.are.same({ 200, "1.1", { server = "nginx", ["content-length"] = "0" } },
+        { answers[index].status, answers[index].http_version, answers[index].headers })
+      assert.truthy(sockets[index].kept)
+    end
+    -- A name with a blank is never a header, even once the same spelling went out in a request.
+    assert.are.same({ 404, "1.0", { server = "x", ["content-length"] = "0" } },
+      { answers[3].status, answers[3].http_version, answers[3].headers })
+    assert.truthy(sockets[3].closed)
+  end)
 end)
