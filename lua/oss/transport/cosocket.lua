@@ -67,19 +67,11 @@ local function parse_endpoint(scheme, authority, ssl_verify)
   }
 end
 
--- Header names seen before, lower-cased, per transport: the same few names come back on every answer.
-local LOWER_NAMES_MAX = 512
-
-local function lower_name(names, name)
-  local lower = names.seen[name]
-  if lower then return lower end
-  lower = name:lower()
-  if names.count < LOWER_NAMES_MAX then
-    names.count = names.count + 1
-    names.seen[name] = lower
-  end
-  return lower
-end
+-- What a transport keeps between its requests (`kept`), since the same few header names and body sizes come
+-- back on every one: the lines its request headers start with, the answers' header names found valid with their
+-- lower-cased spelling (at most this many of each), and the last Content-Length line. Only what follows from the
+-- request or answer itself is kept, so a request never depends on another still running.
+local KEPT_NAMES_MAX = 512
 
 -- Headers the transport writes itself, whatever the caller's spelling.
 local OWN_HEADERS = { host = true, ["content-length"] = true, connection = true }
@@ -131,40 +123,38 @@ local function open(exchange, connect_timeout, timeout, ssl_verify)
   return true
 end
 
--- What a request header's line starts with ("Name: "), or false for the headers the transport writes itself;
--- kept per transport with the lower-cased names, as the same few names go out on every request.
-local function header_prefix(names, name)
-  local prefix = names.prefixes[name]
+-- What a request header's line starts with ("Name: "), or false for the headers the transport writes itself.
+local function header_prefix(kept, name)
+  local prefix = kept.prefixes[name]
   if prefix ~= nil then return prefix end
-  prefix = not OWN_HEADERS[lower_name(names, name)] and name .. ": "
-  if names.prefix_count < LOWER_NAMES_MAX then
-    names.prefix_count = names.prefix_count + 1
-    names.prefixes[name] = prefix
+  prefix = not OWN_HEADERS[name:lower()] and name .. ": "
+  if kept.prefix_count < KEPT_NAMES_MAX then
+    kept.prefix_count = kept.prefix_count + 1
+    kept.prefixes[name] = prefix
   end
   return prefix
 end
 
--- The Content-Length line and the blank line after it, for `length`; the last one is kept, as a client sends
--- bodies of the same size again and again.
-local function length_line(names, length)
-  if names.length ~= length then
-    names.length, names.length_line = length, "Content-Length: " .. length .. "\r\n\r\n"
+-- The Content-Length line and the blank line after it, for `length`.
+local function length_line(kept, length)
+  if kept.length ~= length then
+    kept.length, kept.length_line = length, "Content-Length: " .. length .. "\r\n\r\n"
   end
-  return names.length_line
+  return kept.length_line
 end
 
 -- The request line and the headers are joined into one string, and go out with the body in one write of two
 -- pieces: one string made per request instead of one per header line.
 local function send(exchange, request, target)
-  local method, endpoint, names = request.method, exchange.endpoint, exchange.names
+  local method, endpoint, kept = request.method, exchange.endpoint, exchange.kept
   local pieces = table_new(HEAD_PIECES, 0)
   pieces[1], pieces[2], pieces[3], pieces[4], pieces[5] = method, " ", target, " HTTP/1.1\r\n", endpoint.host_line
   local count = 5
-  local headers, prefixes = request.headers, names.prefixes
+  local headers, prefixes = request.headers, kept.prefixes
   if headers then
     for name, value in pairs(headers) do
       local prefix = prefixes[name]
-      if prefix == nil then prefix = header_prefix(names, name) end
+      if prefix == nil then prefix = header_prefix(kept, name) end
       if prefix then
         pieces[count + 1], pieces[count + 2], pieces[count + 3] = prefix, value, "\r\n"
         count = count + 3
@@ -173,7 +163,7 @@ local function send(exchange, request, target)
   end
   local body = request.body or ""
   if body ~= "" or method == "PUT" or method == "POST" then
-    pieces[count + 1] = length_line(names, #body)
+    pieces[count + 1] = length_line(kept, #body)
   else
     pieces[count + 1] = "\r\n"
   end
@@ -227,21 +217,21 @@ local BLANK = { [9] = true, [10] = true, [11] = true, [12] = true, [13] = true, 
 
 -- The lower-cased name and the value of a "Name: value" line at text[first..last], or nothing when the line is
 -- not one (no colon, an empty name, or a blank in the name); blanks around the value are dropped. A name is
--- checked byte by byte only the first time it is seen: `names.fields` keeps the names already found valid. Each
+-- checked byte by byte only the first time it is seen: `kept.fields` keeps the names already found valid. Each
 -- loop is entered only when a blank is there to step over, since leaving a compiled loop costs more than a test.
-local function header_field(names, text, first, last)
+local function header_field(kept, text, first, last)
   local colon = find(text, ":", first, true)
   if not colon or colon > last or colon == first then return nil end
   local name = sub(text, first, colon - 1)
-  local lower = names.fields[name]
+  local lower = kept.fields[name]
   if not lower then
     for index = first, colon - 1 do
       if BLANK[byte(text, index)] then return nil end
     end
     lower = name:lower()
-    if names.field_count < LOWER_NAMES_MAX then
-      names.field_count = names.field_count + 1
-      names.fields[name] = lower
+    if kept.field_count < KEPT_NAMES_MAX then
+      kept.field_count = kept.field_count + 1
+      kept.fields[name] = lower
     end
   end
   local from, to = colon + 1, last
@@ -284,7 +274,7 @@ local function read_head(exchange)
       return fail(exchange, "receive", "not an HTTP response: " .. sub(line, start, math.min(stop, start + 39)))
     end
     local headers, count, head_bytes = table_new(0, ANSWER_HEADERS), 0, stop - start + 1
-    local names = exchange.names
+    local kept = exchange.kept
     while true do
       local text, first, last = next_line(exchange)
       if not text then return nil, first end
@@ -293,7 +283,7 @@ local function read_head(exchange)
       if count > MAX_HEADER_LINES then return fail(exchange, "too_large", "too many response headers") end
       head_bytes = head_bytes + (last - first + 1)
       if head_bytes > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response headers too large") end
-      local name, value = header_field(names, text, first, last)
+      local name, value = header_field(kept, text, first, last)
       if name then
         local earlier = headers[name]
         headers[name] = earlier and (earlier .. ", " .. value) or value
@@ -417,10 +407,7 @@ function cosocket.new(options)
   local ssl_verify, max_response_size = settings.ssl_verify, settings.max_response_size
   local keepalive_milliseconds, pool_size = settings.keepalive_timeout * 1000, settings.pool_size
   local endpoints, endpoint_count = {}, 0
-  local names = {
-    seen = {}, count = 0, fields = {}, field_count = 0, prefixes = {}, prefix_count = 0,
-    length = false, length_line = false,
-  }
+  local kept = { prefixes = {}, prefix_count = 0, fields = {}, field_count = 0, length = false, length_line = false }
 
   -- The last URL located and what it gave: a client hands the same URL string for repeated requests, and
   -- comparing strings is one pointer comparison.
@@ -459,7 +446,7 @@ function cosocket.new(options)
     local exchange = {
       socket = ngx.socket.tcp(), endpoint = endpoint, deadline = now + timeout, armed_at = now,
       unread = "", position = 1, received = 0, max_response_size = max_response_size, sink = false,
-      refused = false, pieces = false, names = names,
+      refused = false, pieces = false, kept = kept,
     }
 
     local ok, err = open(exchange, request.connect_timeout or settings.connect_timeout, timeout, ssl_verify)
