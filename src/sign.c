@@ -131,63 +131,61 @@ static void get_field(lua_State *L, int table, int field)
     lua_gettable(L, table);
 }
 
-static const char *field_string(lua_State *L, int table, const char *where, int field_id, int required,
+/* Checks the value at `index` as the string field `where`.`field`: nil is NULL unless required. */
+static const char *check_string(lua_State *L, int index, const char *where, const char *field, int required,
                                 size_t *length)
 {
-    const char *field = field_names[field_id];
-    get_field(L, table, field_id);
     *length = 0;
-    if (!required && lua_isnil(L, -1))
+    if (!required && lua_isnil(L, index))
         return NULL;
-    if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "%s.%s: expected a string, got %s", where, field, luaL_typename(L, -1));
-    const char *value = lua_tolstring(L, -1, length);
+    if (lua_type(L, index) != LUA_TSTRING)
+        luaL_error(L, "%s.%s: expected a string, got %s", where, field, luaL_typename(L, index));
+    const char *value = lua_tolstring(L, index, length);
     if (required && *length == 0)
         luaL_error(L, "%s.%s: must not be empty", where, field);
     return value;
 }
 
-static int field_table(lua_State *L, int table, int field_id, int required)
+static const char *field_string(lua_State *L, int table, const char *where, int field_id, int required,
+                                size_t *length)
 {
-    const char *field = field_names[field_id];
     get_field(L, table, field_id);
-    int type = lua_type(L, -1);
+    return check_string(L, -1, where, field_names[field_id], required, length);
+}
+
+/* Checks the value at `index` as the table field request.`field`. */
+static void check_table(lua_State *L, int index, const char *field, int required)
+{
+    int type = lua_type(L, index);
     if (type != LUA_TTABLE && (required || type != LUA_TNIL))
         luaL_error(L, "request.%s: expected a table, got %s", field, lua_typename(L, type));
+}
+
+static int field_table(lua_State *L, int table, int field_id, int required)
+{
+    get_field(L, table, field_id);
+    check_table(L, -1, field_names[field_id], required);
     return lua_gettop(L);
 }
 
-/* Reads request (index 2) and credentials (index 3). Misuse raises; a control character in anything that is sent
- * as-is pushes a message and returns 0. */
-static int read_fields(lua_State *L, signing_input *in, int v4)
+/* The request's fields after the method and bucket, which both forms read alike. */
+static void check_bucket_and_key(lua_State *L, const signing_input *in)
 {
-    luaL_checktype(L, 2, LUA_TTABLE);
-    luaL_checktype(L, 3, LUA_TTABLE);
-    luaL_checkstack(L, 28, "signing a request");
-    in->method = field_string(L, 2, "request", FIELD_METHOD, 1, &in->method_length);
-    in->bucket = field_string(L, 2, "request", FIELD_BUCKET, 0, &in->bucket_length);
-    in->key = field_string(L, 2, "request", FIELD_KEY, 0, &in->key_length);
     if (in->bucket != NULL && in->bucket_length == 0)
         luaL_error(L, "request.bucket: must not be empty");
     if (in->key != NULL && in->bucket == NULL)
         luaL_error(L, "request.key: needs a bucket");
-    in->region = v4 ? field_string(L, 2, "request", FIELD_REGION, 1, &in->region_length) : NULL;
-    if (!v4)
-        in->region_length = 0;
-    get_field(L, 2, FIELD_TIME);
-    in->seconds = oss_check_seconds(L, -1, "request.time");
-    in->query = field_table(L, 2, FIELD_QUERY, 0);
-    in->headers = field_table(L, 2, FIELD_HEADERS, 1);
-    in->additional = v4 ? field_table(L, 2, FIELD_ADDITIONAL_HEADERS, 0) : 0;
-    in->body = field_string(L, 2, "request", FIELD_BODY, 0, &in->body_length);
-    get_field(L, 2, FIELD_ADD_DATE);
-    in->add_date = lua_toboolean(L, -1);
-    get_field(L, 2, FIELD_BRIEF);
-    in->brief = lua_toboolean(L, -1);
-    in->access_key_id = field_string(L, 3, "credentials", FIELD_ACCESS_KEY_ID, 1, &in->access_key_id_length);
-    in->secret = field_string(L, 3, "credentials", FIELD_ACCESS_KEY_SECRET, 1, &in->secret_length);
+}
+
+/* Reads the credentials table at `credentials`, then checks what is sent as-is: misuse raises; a control character
+ * pushes a message and returns 0. */
+static int read_credentials(lua_State *L, signing_input *in, int credentials)
+{
+    in->access_key_id =
+        field_string(L, credentials, "credentials", FIELD_ACCESS_KEY_ID, 1, &in->access_key_id_length);
+    in->secret = field_string(L, credentials, "credentials", FIELD_ACCESS_KEY_SECRET, 1, &in->secret_length);
     in->secret_index = lua_gettop(L);
-    in->token = field_string(L, 3, "credentials", FIELD_SECURITY_TOKEN, 0, &in->token_length);
+    in->token = field_string(L, credentials, "credentials", FIELD_SECURITY_TOKEN, 0, &in->token_length);
     in->token_index = lua_gettop(L);
     if (in->token_length == 0)
         in->token = NULL;
@@ -211,6 +209,62 @@ static int read_fields(lua_State *L, signing_input *in, int v4)
         }
     }
     return 1;
+}
+
+/* Reads request (index 2) and credentials (index 3), the documented form. Returns as read_credentials does. */
+static int read_fields(lua_State *L, signing_input *in, int v4)
+{
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    luaL_checkstack(L, 28, "signing a request");
+    in->method = field_string(L, 2, "request", FIELD_METHOD, 1, &in->method_length);
+    in->bucket = field_string(L, 2, "request", FIELD_BUCKET, 0, &in->bucket_length);
+    in->key = field_string(L, 2, "request", FIELD_KEY, 0, &in->key_length);
+    check_bucket_and_key(L, in);
+    in->region = v4 ? field_string(L, 2, "request", FIELD_REGION, 1, &in->region_length) : NULL;
+    if (!v4)
+        in->region_length = 0;
+    get_field(L, 2, FIELD_TIME);
+    in->seconds = oss_check_seconds(L, -1, "request.time");
+    in->query = field_table(L, 2, FIELD_QUERY, 0);
+    in->headers = field_table(L, 2, FIELD_HEADERS, 1);
+    in->additional = v4 ? field_table(L, 2, FIELD_ADDITIONAL_HEADERS, 0) : 0;
+    in->body = field_string(L, 2, "request", FIELD_BODY, 0, &in->body_length);
+    get_field(L, 2, FIELD_ADD_DATE);
+    in->add_date = lua_toboolean(L, -1);
+    get_field(L, 2, FIELD_BRIEF);
+    in->brief = lua_toboolean(L, -1);
+    return read_credentials(L, in, 3);
+}
+
+/* The positional form's arguments after the signer: a client's own requests, which have no key, no additional
+ * headers, a Date header and the brief results, pass their fields directly instead of through a table. */
+enum { ARG_METHOD = 2, ARG_BUCKET, ARG_REGION, ARG_TIME, ARG_QUERY, ARG_HEADERS, ARG_BODY, ARG_CREDENTIALS };
+
+/* Reads the positional form's arguments (V1 ignores the region) and the credentials table; checks and results
+ * are the table form's, under the same field names. */
+static int read_arguments(lua_State *L, signing_input *in, int v4)
+{
+    luaL_checktype(L, ARG_CREDENTIALS, LUA_TTABLE);
+    luaL_checkstack(L, 24, "signing a request");
+    in->method = check_string(L, ARG_METHOD, "request", "method", 1, &in->method_length);
+    in->bucket = check_string(L, ARG_BUCKET, "request", "bucket", 0, &in->bucket_length);
+    in->key = NULL;
+    in->key_length = 0;
+    check_bucket_and_key(L, in);
+    in->region = v4 ? check_string(L, ARG_REGION, "request", "region", 1, &in->region_length) : NULL;
+    if (!v4)
+        in->region_length = 0;
+    in->seconds = oss_check_seconds(L, ARG_TIME, "request.time");
+    check_table(L, ARG_QUERY, "query", 0);
+    in->query = ARG_QUERY;
+    check_table(L, ARG_HEADERS, "headers", 1);
+    in->headers = ARG_HEADERS;
+    in->additional = 0;
+    in->body = check_string(L, ARG_BODY, "request", "body", 0, &in->body_length);
+    in->add_date = 1;
+    in->brief = 1;
+    return read_credentials(L, in, ARG_CREDENTIALS);
 }
 
 /* The signer at index 1: its metatable compared with the upvalue first, luaL_checkudata (and its error) else. */
@@ -269,10 +323,10 @@ static const char *push_date(lua_State *L, oss_signer *signer, const signing_inp
  * is as it was. Misuse raises. Then adds what both versions may be asked for and neither signs differently when the
  * caller sets it: Content-MD5 of request.body and Date (always for V1, with request.add_date for V4), each only
  * when the map lacks it. */
-static int prepare(lua_State *L, oss_signer *signer, signing_input *in, int v4)
+static int prepare(lua_State *L, oss_signer *signer, signing_input *in, int v4, int positional)
 {
     reset_scratch(signer);
-    if (!read_fields(L, in, v4) ||
+    if (!(positional ? read_arguments(L, in, v4) : read_fields(L, in, v4)) ||
         !oss_canonical_collect_query(L, &signer->canonical, in->query,
                                      v4 ? OSS_QUERY_ENCODED : OSS_QUERY_SUB_RESOURCES, 1) ||
         !oss_canonical_collect_headers(L, &signer->canonical, in->headers, &in->known, v4))
@@ -377,12 +431,12 @@ static void release_secret(lua_State *L, oss_signer *signer)
 }
 
 /* signer:sign_v4(request, credentials) -> authorization, canonical_request, string_to_sign, canonical_query
- * (request.brief: authorization, canonical_query) | nil, message */
-static int signer_sign_v4(lua_State *L)
+ * (request.brief: authorization, canonical_query) | nil, message; positional: see signer_sign_v4_request. */
+static int sign_v4(lua_State *L, int positional)
 {
     oss_signer *signer = check_signer(L);
     signing_input in;
-    if (!prepare(L, signer, &in, 1))
+    if (!prepare(L, signer, &in, 1, positional))
         return fail_with_message(L);
     oss_canonical *canonical = &signer->canonical;
     size_t additional_count = oss_canonical_mark_additional(L, canonical, in.additional);
@@ -469,12 +523,12 @@ static void append_known_value(oss_buffer *out, oss_signer *signer, const oss_kn
 }
 
 /* signer:sign_v1(request, credentials) -> authorization, string_to_sign (request.brief: authorization)
- * | nil, message */
-static int signer_sign_v1(lua_State *L)
+ * | nil, message; positional: see signer_sign_v1_request. */
+static int sign_v1(lua_State *L, int positional)
 {
     oss_signer *signer = check_signer(L);
     signing_input in;
-    if (!prepare(L, signer, &in, 0))
+    if (!prepare(L, signer, &in, 0, positional))
         return fail_with_message(L);
     oss_canonical *canonical = &signer->canonical;
 
@@ -519,6 +573,33 @@ static int signer_sign_v1(lua_State *L)
         return 1;
     lua_pushlstring(L, out->data, string_to_sign_length);
     return 2;
+}
+
+/* ---- the two forms of each version ---- */
+
+static int signer_sign_v4(lua_State *L)
+{
+    return sign_v4(L, 0);
+}
+
+/* signer:sign_v4_request(method, bucket, region, time, query, headers, body, credentials)
+ * -> authorization, canonical_query | nil, message: sign_v4 of { method, bucket, region, time, query, headers,
+ * body, add_date = true, brief = true }, without the table and its lookups. */
+static int signer_sign_v4_request(lua_State *L)
+{
+    return sign_v4(L, 1);
+}
+
+static int signer_sign_v1(lua_State *L)
+{
+    return sign_v1(L, 0);
+}
+
+/* signer:sign_v1_request(method, bucket, region, time, query, headers, body, credentials) -> authorization
+ * | nil, message: sign_v1 of { method, bucket, time, query, headers, body, brief = true }; region is ignored. */
+static int signer_sign_v1_request(lua_State *L)
+{
+    return sign_v1(L, 1);
 }
 
 /* ---- the oss.signer type ---- */
@@ -615,7 +696,12 @@ void oss_open_sign(lua_State *L)
     static const struct {
         const char *name;
         lua_CFunction function;
-    } signing_methods[] = {{"sign_v4", signer_sign_v4}, {"sign_v1", signer_sign_v1}};
+    } signing_methods[] = {
+        {"sign_v4", signer_sign_v4},
+        {"sign_v1", signer_sign_v1},
+        {"sign_v4_request", signer_sign_v4_request},
+        {"sign_v1_request", signer_sign_v1_request},
+    };
     oss_define_type(L, OSS_SIGNER_TYPE, metamethods, methods);
     luaL_checkstack(L, UPVALUE_COUNT + 2, "registering the signer");
     luaL_getmetatable(L, OSS_SIGNER_TYPE);

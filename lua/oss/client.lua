@@ -190,8 +190,7 @@ function Client.new(options)
     _clock = options.clock or os.time,
     _clock_offset = 0,
     _signer = core.signer(),
-    -- Reused by every prepare: filled and signed with no yield in between, so concurrent requests cannot mix.
-    _signing = { region = region, add_date = true, brief = true },
+    _signing_region = region, -- what V4 signs with, fixed at creation like the rest of the options
     _valid_buckets = memo(VALID_BUCKETS_LIMIT),
     _urls = memo(URL_CACHE_LIMIT),
     _rule_query = nil, -- sizes the table for the query map oss.inventory keeps for a client's last rule id
@@ -248,18 +247,15 @@ function Client:prepare(method, bucket, query, body)
     ["Content-MD5"] = not body and EMPTY_BODY_MD5 or nil, ["Date"] = nil, ["x-oss-date"] = nil,
     ["x-oss-content-sha256"] = nil, ["Authorization"] = nil, ["x-oss-security-token"] = nil,
   }
-  local signing = self._signing
-  signing.method, signing.bucket, signing.query = method, bucket, query
-  signing.headers, signing.body = headers, body
-  signing.time = math.floor(self._clock() + self._clock_offset)
+  -- The positional forms of sign_v4 / sign_v1 (add_date and brief set): no signing table filled and read per request.
+  local time = math.floor(self._clock() + self._clock_offset)
   local signed, sign_err, signed_query
   if self.signature_version == "v4" then
-    signed, sign_err = self._signer:sign_v4(signing, secrets)
+    signed, sign_err = self._signer:sign_v4_request(method, bucket, self._signing_region, time, query, headers, body, secrets)
     signed_query = sign_err
   else
-    signed, sign_err = self._signer:sign_v1(signing, secrets)
+    signed, sign_err = self._signer:sign_v1_request(method, bucket, nil, time, query, headers, body, secrets)
   end
-  signing.headers, signing.body, signing.query = nil, nil, nil
   if not signed then
     -- The signer refuses CR, LF and NUL in whatever reaches a header or the string to sign, as "<path>: <reason>".
     local path, reason = tostring(sign_err):match("^([%w%._%-]+): (.+)$")
