@@ -2,7 +2,9 @@
 -- matches one recomputed from the crypto primitives, whatever the method, names, values and query.
 -- The input is split at byte 0x1F: flags, method, bucket, key, region, then name/value pairs.
 
+local root = ...
 local core = require "oss.core"
+local difference = dofile(root .. "/fuzz/same_value.lua")
 
 local CREDENTIALS = {
   { access_key_id = "ak", access_key_secret = "sk" },
@@ -100,6 +102,32 @@ local function check_v1(request, credentials)
   assert(authorization == expected, "V1 signature differs from the one recomputed from the primitives")
 end
 
+-- The positional forms a client signs with sign and fill the headers exactly as the table form does for the same
+-- fields (no key, no additional headers, a Date, the brief results), and sign nothing the table form refuses.
+local function check_positional(request, credentials, body)
+  for _, version in ipairs { "v4", "v1" } do
+    local by_table = copy_request(request)
+    by_table.key, by_table.additional_headers, by_table.body = nil, nil, body
+    by_table.add_date, by_table.brief = true, true
+    local by_arguments = copy_request(by_table)
+    local expected = { pcall(shared_signer["sign_" .. version], shared_signer, by_table, credentials) }
+    local got = { pcall(shared_signer["sign_" .. version .. "_request"], shared_signer, by_arguments.method,
+      by_arguments.bucket, by_arguments.region, by_arguments.time, by_arguments.query, by_arguments.headers,
+      by_arguments.body, credentials) }
+    -- When several fields are at fault, which one stops the signer (a refusal or a raise, and what it names)
+    -- follows the header map's traversal order, which two copies of one map need not share: compare what was
+    -- signed, and only that neither signed otherwise.
+    local signed, found = expected[1] and expected[2] ~= nil, nil
+    if signed then
+      found = difference(expected, got, version .. " results")
+        or difference(by_table.headers, by_arguments.headers, "headers")
+    elseif got[1] and got[2] ~= nil then
+      found = version .. ": only the positional form signed"
+    end
+    assert(not found, "the positional form disagrees with the table form: " .. tostring(found))
+  end
+end
+
 return function(bytes)
   check_uri_encode(bytes)
   local parts = split(bytes)
@@ -112,4 +140,5 @@ return function(bytes)
   end
   check_v4(request, credentials)
   check_v1(request, credentials)
+  check_positional(request, credentials, flags % 2 == 1 and bytes or nil)
 end
