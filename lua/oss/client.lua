@@ -178,6 +178,7 @@ function Client.new(options)
   if not transport then return nil, transport_err end
   warn_unverified(options)
 
+  local signer = core.signer()
   local style = "virtual"
   if options.cname then style = "cname" elseif options.path_style then style = "path" end
 
@@ -190,7 +191,10 @@ function Client.new(options)
     _credentials = provider,
     _clock = options.clock or os.time,
     _clock_offset = 0,
-    _signer = core.signer(),
+    _signer = signer,
+    -- The version's signing method, looked up once rather than through the signer's metatable per request; V1
+    -- ignores the region it is passed.
+    _sign = version == "v4" and signer.sign_v4_request or signer.sign_v1_request,
     _signing_region = region, -- what V4 signs with, fixed at creation like the rest of the options
     _valid_buckets = memo(VALID_BUCKETS_LIMIT),
     _urls = memo(URL_CACHE_LIMIT),
@@ -250,20 +254,15 @@ function Client:prepare(method, bucket, query, body)
   }
   -- The positional forms of sign_v4 / sign_v1 (add_date and brief set): no signing table filled and read per request.
   local time = floor(self._clock() + self._clock_offset)
-  local signed, sign_err, signed_query
-  if self.signature_version == "v4" then
-    signed, sign_err = self._signer:sign_v4_request(method, bucket, self._signing_region, time, query, headers, body, secrets)
-    signed_query = sign_err
-  else
-    signed, sign_err = self._signer:sign_v1_request(method, bucket, nil, time, query, headers, body, secrets)
-  end
+  local signed, sign_err = self._sign(self._signer, method, bucket, self._signing_region, time, query, headers, body,
+    secrets)
   if not signed then
     -- The signer refuses CR, LF and NUL in whatever reaches a header or the string to sign, as "<path>: <reason>".
     local path, reason = tostring(sign_err):match("^([%w%._%-]+): (.+)$")
     return nil, errors.validation(reason or sign_err, path)
   end
   -- V4 hands back the encoded query it signed; V1 signs only sub-resources, so the URL's is built here.
-  signed_query = signed_query or core.canonical_query(query)
+  local signed_query = sign_err or core.canonical_query(query)
   return setmetatable({
     method = method,
     url = url_for(self, bucket, signed_query),
