@@ -11,7 +11,8 @@ local VERSION = "0.1.0"
 local USER_AGENT = "lua-oss/" .. VERSION
 local EMPTY_BODY_MD5 = core.base64_encode(core.md5(""))
 local REDACTED_HEADERS = { ["x-oss-security-token"] = true }
-local floor = math.floor
+-- Locals are read without a lookup in the globals table; these run on every request.
+local floor, setmetatable, type = math.floor, setmetatable, type
 
 local Client = { VERSION = VERSION }
 Client.__index = Client

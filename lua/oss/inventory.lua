@@ -6,6 +6,9 @@ local Client = require "oss.client"
 local schemas = require "oss.schema.inventory"
 local stored_form = require "oss.stored_form"
 
+-- A local is read without a lookup in the globals table; these run on every request.
+local type = type
+
 local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
 local LIST_RESULT = core.schema(schemas.ListInventoryConfigurationsResult)
 
