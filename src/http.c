@@ -169,33 +169,12 @@ static int check_header(const char *name, size_t name_length, const char *value,
     return 1;
 }
 
-/* Keys and values must be strings: converting a number key in place would break lua_next. */
-static int check_headers(lua_State *L, int headers, char *message, size_t size)
-{
-    if (headers == 0)
-        return 1;
-    lua_pushnil(L);
-    while (lua_next(L, headers)) {
-        if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "request.headers: expected string names and string values, got a %s = %s",
-                       luaL_typename(L, -2), luaL_typename(L, -1));
-        size_t name_length, value_length;
-        const char *name = lua_tolstring(L, -2, &name_length);
-        const char *value = lua_tolstring(L, -1, &value_length);
-        if (!check_header(name, name_length, value, value_length, message, size)) {
-            lua_pop(L, 2);
-            return 0;
-        }
-        lua_pop(L, 1);
-    }
-    return 1;
-}
-
 /* ---- the header list handed to libcurl ---- */
 
-static int same_name(const char *name, size_t length, const char *expected)
+/* Whether `name` is `expected` (lower-case, `expected_length` bytes) whatever the case of its letters. */
+static int same_name(const char *name, size_t length, const char *expected, size_t expected_length)
 {
-    if (strlen(expected) != length)
+    if (length != expected_length)
         return 0;
     for (size_t i = 0; i < length; i++) {
         char c = name[i];
@@ -207,33 +186,52 @@ static int same_name(const char *name, size_t length, const char *expected)
     return 1;
 }
 
+/* Headers libcurl adds on its own unless told otherwise: lower-case to compare, and spelled as they are sent. */
+static const struct {
+    const char *name;
+    size_t length;
+    const char *spelled;
+} suppressed[] = {{"accept", 6, "Accept"}, {"expect", 6, "Expect"}, {"content-type", 12, "Content-Type"}};
+#define SUPPRESSED_COUNT (sizeof suppressed / sizeof suppressed[0])
 
-static int build_header_list(lua_State *L, oss_http *http, int headers)
+typedef enum { HEADERS_BUILT, HEADERS_REFUSED, HEADERS_OUT_OF_MEMORY } headers_outcome;
+
+/* One pass over the request's headers: each is checked, then appended to the handle's reused list, so nothing
+ * reaches libcurl unless every header passed. Keys and values must be strings: converting a number key in place
+ * would break lua_next. */
+static headers_outcome build_header_list(lua_State *L, oss_http *http, int headers, char *message, size_t size)
 {
-    /* Headers libcurl adds on its own unless told otherwise; lower-case, as same_name compares. */
-    static const char *const suppressed[] = {"accept", "expect", "content-type"};
-    int given[sizeof suppressed / sizeof suppressed[0]] = {0};
+    int given[SUPPRESSED_COUNT] = {0};
     if (headers != 0) {
         lua_pushnil(L);
         while (lua_next(L, headers)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING) {
+                oss_http_end(http); /* the transfer never starts: let go of the sink before raising */
+                luaL_error(L, "request.headers: expected string names and string values, got a %s = %s",
+                           luaL_typename(L, -2), luaL_typename(L, -1));
+            }
             size_t name_length, value_length;
             const char *name = lua_tolstring(L, -2, &name_length);
             const char *value = lua_tolstring(L, -1, &value_length);
-            for (size_t i = 0; i < sizeof suppressed / sizeof suppressed[0]; i++)
-                given[i] |= same_name(name, name_length, suppressed[i]);
             lua_pop(L, 1);
+            if (!check_header(name, name_length, value, value_length, message, size)) {
+                lua_pop(L, 1);
+                return HEADERS_REFUSED;
+            }
+            for (size_t i = 0; i < SUPPRESSED_COUNT; i++)
+                given[i] |= same_name(name, name_length, suppressed[i].name, suppressed[i].length);
+            /* The value is off the stack but still held by the table, so its bytes stay where they are. */
             if (!oss_http_append_header(http, name, name_length, value, value_length)) {
                 lua_pop(L, 1);
-                return 0;
+                return HEADERS_OUT_OF_MEMORY;
             }
         }
     }
-    static const char *const spelled[] = {"Accept", "Expect", "Content-Type"};
-    for (size_t i = 0; i < sizeof suppressed / sizeof suppressed[0]; i++) {
-        if (!given[i] && !oss_http_append_header(http, spelled[i], strlen(spelled[i]), NULL, 0))
-            return 0;
+    for (size_t i = 0; i < SUPPRESSED_COUNT; i++) {
+        if (!given[i] && !oss_http_append_header(http, suppressed[i].spelled, suppressed[i].length, NULL, 0))
+            return HEADERS_OUT_OF_MEMORY;
     }
-    return oss_http_finish_headers(http);
+    return oss_http_finish_headers(http) ? HEADERS_BUILT : HEADERS_OUT_OF_MEMORY;
 }
 
 /* ---- turning the outcome into Lua values (libcurl has returned: Lua may raise again) ---- */
@@ -381,14 +379,17 @@ static int http_request_method(lua_State *L)
     oss_http_request request;
     read_request(L, &request);
     char message[256];
-    if (!check_url(request.url, message, sizeof message) || !check_headers(L, request.headers, message, sizeof message))
+    if (!check_url(request.url, message, sizeof message))
         return push_failure(L, message, "invalid");
 
     oss_http_begin(http, &request);
+    headers_outcome built = build_header_list(L, http, request.headers, message, sizeof message);
     CURLcode result = CURLE_OUT_OF_MEMORY;
-    if (build_header_list(L, http, request.headers))
+    if (built == HEADERS_BUILT)
         result = oss_http_perform(http, &request);
     oss_http_end(http);
+    if (built == HEADERS_REFUSED)
+        return push_failure(L, message, "invalid");
     if (result != CURLE_OK) {
         char failure[OSS_HTTP_FAILURE_SIZE];
         const char *code = oss_http_failure(http, &request, result, failure, sizeof failure);
