@@ -108,6 +108,21 @@ describe("core.http", function()
       assert.equal("", body)
     end)
 
+    it("joins repeated response headers however many distinct names come first", function()
+      local sent, expected = {}, { ["content-length"] = "2" }
+      for index = 1, 40 do
+        sent[#sent + 1] = { "X-H" .. index, tostring(index) }
+        expected["x-h" .. index] = tostring(index)
+      end
+      table.insert(sent, 3, { "x-h1", "again" })
+      sent[#sent + 1] = { "X-H1", "last" }
+      sent[#sent + 1] = { "X-H39", "too" }
+      expected["x-h1"], expected["x-h39"] = "1, again, last", "39, too"
+      local server = start { { status = 200, body = "ok", headers = sent } }
+      local response = assert(http:request { method = "GET", url = server.url .. "/" })
+      assert.same(expected, response.headers)
+    end)
+
     it("PUT sends exactly the given headers plus Host and Content-Length, and the body intact", function()
       -- Large enough that libcurl would otherwise announce "Expect: 100-continue".
       local body = ("<InventoryConfiguration>" .. ("\0\r\n\255"):rep(512 * 1024) .. "</InventoryConfiguration>")

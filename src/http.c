@@ -253,6 +253,30 @@ static void push_header(lua_State *L, const char *name, size_t name_length, cons
     lua_rawset(L, -3);
 }
 
+/* The names already in the headers table, so that a name seen for the first time (nearly every one) is set
+ * without first being looked up there; past SEEN_NAMES_MAX names, each is looked up as a repeat might be. */
+#define SEEN_NAMES_MAX 32
+
+typedef struct {
+    const char *name[SEEN_NAMES_MAX];
+    size_t length[SEEN_NAMES_MAX];
+    int count;
+} seen_names;
+
+/* 1 when `name` is certainly new to the table (and is now remembered), 0 when it may already be there. */
+static int is_new_name(seen_names *seen, const char *name, size_t length)
+{
+    if (seen->count == SEEN_NAMES_MAX)
+        return 0;
+    for (int i = 0; i < seen->count; i++)
+        if (seen->length[i] == length && memcmp(seen->name[i], name, length) == 0)
+            return 0;
+    seen->name[seen->count] = name;
+    seen->length[seen->count] = length;
+    seen->count++;
+    return 1;
+}
+
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
@@ -271,6 +295,8 @@ static void push_response_headers(lua_State *L, oss_buffer *raw)
     lua_createtable(L, 0, lines);
     const char *name = NULL;
     size_t name_length = 0;
+    seen_names seen;
+    seen.count = 0;
     while (cursor < end) {
         char *line = cursor;
         char *line_end = memchr(line, '\n', (size_t)(end - line));
@@ -302,7 +328,13 @@ static void push_response_headers(lua_State *L, oss_buffer *raw)
         value = colon + 1;
         while (value < line_end && is_blank(*value))
             value++;
-        push_header(L, name, name_length, value, (size_t)(line_end - value), ", ");
+        if (is_new_name(&seen, name, name_length)) {
+            lua_pushlstring(L, name, name_length);
+            lua_pushlstring(L, value, (size_t)(line_end - value));
+            lua_rawset(L, -3);
+        } else {
+            push_header(L, name, name_length, value, (size_t)(line_end - value), ", ");
+        }
     }
 }
 
