@@ -411,28 +411,22 @@ static void log_leaf(oss_xml_record *record, frame *f)
     const char *text = record->text.data ? record->text.data : "";
     size_t length = record->text.length;
     oss_type type = f->element ? f->element->type : OSS_TYPE_STRING;
-    char path[256], quoted[QUOTED_VALUE_BYTES + 4];
     oss_event event;
-    if (type == OSS_TYPE_BOOLEAN) {
-        unsigned char value;
-        if (!parse_boolean(text, length, &value)) {
+    if (type == OSS_TYPE_BOOLEAN || type == OSS_TYPE_INTEGER) {
+        long long value = 0;
+        unsigned char flag = 0;
+        int boolean = type == OSS_TYPE_BOOLEAN;
+        int ok = boolean ? parse_boolean(text, length, &flag) : parse_integer(text, length, &value);
+        if (!ok) {
+            char path[256], quoted[QUOTED_VALUE_BYTES + 4];
             format_path(record, path, sizeof path);
             quote(quoted, sizeof quoted, text, length);
-            fail_at_mark(record, &f->start, "%s: expected true or false, got \"%s\"", path, quoted);
+            fail_at_mark(record, &f->start, "%s: expected %s, got \"%s\"", path,
+                         boolean ? "true or false" : "a 64-bit integer", quoted);
             return;
         }
-        event = event_of(OSS_EVENT_BOOLEAN, f);
-        event.value.number = value;
-    } else if (type == OSS_TYPE_INTEGER) {
-        long long value;
-        if (!parse_integer(text, length, &value)) {
-            format_path(record, path, sizeof path);
-            quote(quoted, sizeof quoted, text, length);
-            fail_at_mark(record, &f->start, "%s: expected a 64-bit integer, got \"%s\"", path, quoted);
-            return;
-        }
-        event = event_of(OSS_EVENT_INTEGER, f);
-        event.value.number = value;
+        event = event_of(boolean ? OSS_EVENT_BOOLEAN : OSS_EVENT_INTEGER, f);
+        event.value.number = boolean ? flag : value;
     } else {
         event = event_of(OSS_EVENT_STRING, f);
         event.value.length = length;
