@@ -1,6 +1,6 @@
 -- make bench's scripts, run in smoke mode (a few iterations each) so that none of them can rot; nothing is timed.
 
-local run = require("spec.support.shared").run
+local run = require("spec.support.fixtures").run
 
 -- Every contender's row of the report: label, then a positive median and its unit.
 local ROWS = {

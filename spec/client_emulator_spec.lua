@@ -1,7 +1,7 @@
 -- The client end to end against the emulator: exact requests on the wire, round trips, paging, service errors.
 
 local oss = require "oss"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 local support = require "spec.support.emulator"
 local rules = dofile("examples/reference_rules.lua")
 
@@ -95,7 +95,7 @@ describe("the client against the emulator", function()
   end)
 
   it("keeps a single optional field as an array", function()
-    local rule = shared.copy(rules.full)
+    local rule = fixtures.copy(rules.full)
     rule.OptionalFields.Field = { "Size" }
     rule.Destination.OSSBucketDestination.Encryption = { ["SSE-OSS"] = {} }
     assert.is_true(client:put_bucket_inventory("examplebucket", rule))
@@ -107,7 +107,7 @@ describe("the client against the emulator", function()
   it("lists every rule across pages, and an empty bucket yields nothing", function()
     local wanted = {}
     for index = 1, 230 do
-      local rule = shared.copy(rules.syntax)
+      local rule = fixtures.copy(rules.syntax)
       rule.Id = ("rule-%03d"):format(index)
       rule.IncrementalInventory = nil
       assert.is_true(client:put_bucket_inventory("pagedbucket", rule))

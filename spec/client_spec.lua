@@ -2,15 +2,15 @@
 
 local oss = require "oss"
 local cjson = require "cjson"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 local rules = dofile("examples/reference_rules.lua")
 
-local VECTORS = cjson.decode(shared.read("vectors/signing.json"))
+local VECTORS = cjson.decode(fixtures.read("vectors/signing.json"))
 local SECRET = "sk-very-secret-value"
 
 -- The rule whose body the signing vectors carry (vectors/put_report1.xml).
 local function vector_rule()
-  local config = shared.copy(rules.syntax)
+  local config = fixtures.copy(rules.syntax)
   config.IncrementalInventory = nil
   config.Destination.OSSBucketDestination.Encryption = nil
   config.OptionalFields.Field = { "Size", "TransitionTime" }
@@ -84,7 +84,7 @@ describe("a dry run", function()
     local request = assert(client:put_bucket_inventory("examplebucket", vector_rule(), { dry_run = true }))
     assert.are.equal("PUT", request.method)
     assert.are.equal("https://examplebucket.oss-cn-hangzhou.aliyuncs.com/?inventory&inventoryId=report1", request.url)
-    assert.are.equal(shared.read("vectors/put_report1.xml"), request.body)
+    assert.are.equal(fixtures.read("vectors/put_report1.xml"), request.body)
     for name, value in pairs(vector.headers_v4) do
       assert.are.equal(value, request.headers[name], name)
     end
@@ -177,7 +177,7 @@ describe("validation before sending", function()
   local client = client_with { transport = send }
 
   it("refuses an invalid rule without calling the transport", function()
-    local config = shared.copy(rules.full)
+    local config = fixtures.copy(rules.full)
     config.Destination.OSSBucketDestination.RoleArn = "arn:role"
     local ok, err = client:put_bucket_inventory("examplebucket", config)
     assert.is_nil(ok)

@@ -728,10 +728,10 @@ end)
 
 -- The verifier alone, against known answers from the official SDKs: it must agree with them without core.signer.
 describe("oss emulator verifier against the published signing vectors", function()
-  local shared = require "spec.support.shared"
+  local fixtures = require "spec.support.fixtures"
   local verify_v1 = require "oss.emulator.verify_v1"
   local verify_v4 = require "oss.emulator.verify_v4"
-  local vectors = cjson.decode(shared.read("vectors/signing.json"))
+  local vectors = cjson.decode(fixtures.read("vectors/signing.json"))
 
   local function lower_keys(map)
     local lower = {}

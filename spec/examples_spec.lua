@@ -4,7 +4,7 @@ local support = require "spec.support.emulator"
 
 local INTERPRETER = jit and "luajit" or "lua5.4"
 
-local run = require("spec.support.shared").run
+local run = require("spec.support.fixtures").run
 
 local function lua_environment()
   local build = (jit and "build/luajit" or "build/lua54")

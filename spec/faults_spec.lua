@@ -3,7 +3,7 @@
 local oss = require "oss"
 local core = require "oss.core"
 local socket = require "socket"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 local support = require "spec.support.emulator"
 local rules = dofile("examples/reference_rules.lua")
 
@@ -192,7 +192,7 @@ describe("the client under injected faults", function()
   end)
 
   it("a put whose answer is lost while another rule holds the Id: the 409 stands", function()
-    local other = shared.copy(rules.full)
+    local other = fixtures.copy(rules.full)
     other.IsEnabled = false
     assert.is_true(client:put_bucket_inventory(BUCKET, other))
     emulator:faults { { method = "PUT", action = "truncate" } }
@@ -280,7 +280,7 @@ describe("the client under injected faults", function()
 
   it("a response larger than max_response_size: refused, not retried", function()
     for index = 1, 40 do
-      local rule = shared.copy(rules.full)
+      local rule = fixtures.copy(rules.full)
       rule.Id = ("bulk-%02d"):format(index)
       assert.is_true(client:put_bucket_inventory(BUCKET, rule))
     end

@@ -2,7 +2,7 @@
 
 local cjson = require "cjson"
 local socket = require "socket"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 local emulator_support = require "spec.support.emulator"
 local nginx_support = require "spec.support.nginx"
 local rules = dofile("examples/reference_rules.lua")
@@ -37,7 +37,7 @@ end
 
 -- A rule for the gateway as JSON, with an Id of its own.
 local function rule_json(id)
-  local rule = shared.copy(rules.syntax)
+  local rule = fixtures.copy(rules.syntax)
   rule.Id = id
   return cjson.encode(rule)
 end
@@ -146,7 +146,7 @@ describe("the example gateway (examples/nginx.conf) in a real nginx", function()
   end)
 
   it("refuses an invalid rule with 400 and sends nothing", function()
-    local misspelt = shared.copy(rules.syntax)
+    local misspelt = fixtures.copy(rules.syntax)
     misspelt.IsEnable, misspelt.IsEnabled = true, nil
     local cases = {
       { body = cjson.encode(misspelt), path = "IsEnable", message = "did you mean IsEnabled?" },
@@ -270,7 +270,7 @@ http {
   init_worker_by_lua_block {
     local ok, message = pcall(package.loaded.harness_client.list_bucket_inventory, package.loaded.harness_client,
       "examplebucket")
-    ngx.shared.phases:set("init_worker", ok and "sent" or tostring(message))
+    ngx.fixtures.phases:set("init_worker", ok and "sent" or tostring(message))
   }
   server {
     listen 127.0.0.1:%d;
@@ -303,7 +303,7 @@ http {
       }
     }
     location = /init { content_by_lua_block { ngx.say(package.loaded.init_outcome) } }
-    location = /init_worker { content_by_lua_block { ngx.say(ngx.shared.phases:get("init_worker")) } }
+    location = /init_worker { content_by_lua_block { ngx.say(ngx.fixtures.phases:get("init_worker")) } }
     location = /client {
       content_by_lua_block {
         local page, err = package.loaded.harness_client:list_bucket_inventory("examplebucket")
@@ -312,10 +312,10 @@ http {
       log_by_lua_block {
         local ok, message = pcall(package.loaded.harness_client.list_bucket_inventory, package.loaded.harness_client,
           "examplebucket")
-        ngx.shared.phases:set("log", ok and "sent" or tostring(message))
+        ngx.fixtures.phases:set("log", ok and "sent" or tostring(message))
       }
     }
-    location = /log { content_by_lua_block { ngx.say(ngx.shared.phases:get("log")) } }
+    location = /log { content_by_lua_block { ngx.say(ngx.fixtures.phases:get("log")) } }
     location = /own_transport {
       content_by_lua_block {
         local cosocket = require("oss.transport.cosocket").new()

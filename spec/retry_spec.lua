@@ -3,7 +3,7 @@
 local oss = require "oss"
 local retry = require "oss.retry"
 local core = require "oss.core"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 local rules = dofile("examples/reference_rules.lua")
 
 local CONFIGURATION = core.schema(require("oss.schema.inventory").InventoryConfiguration)
@@ -150,7 +150,7 @@ describe("retries", function()
   end)
 
   it("keep the 409 when the rule read back differs", function()
-    local disabled = shared.copy(rules.full)
+    local disabled = fixtures.copy(rules.full)
     disabled.IsEnabled = false
     local other = core.xml_write(CONFIGURATION, disabled)
     local client = client_for { failing(503), failing(409, "InventoryAlreadyExist"), { status = 200, body = other } }

@@ -1,7 +1,7 @@
 -- The secret and the session token never appear in an error, a printable object or a warning, on any path.
 
 local oss = require "oss"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 local support = require "spec.support.emulator"
 local rules = dofile("examples/reference_rules.lua")
 
@@ -101,7 +101,7 @@ describe("the secret", function()
 
   it("is in no validation error", function()
     local client = new_client()
-    local bad = shared.copy(rules.full)
+    local bad = fixtures.copy(rules.full)
     bad.IsEnable = true
     check("unknown element", client:put_bucket_inventory(BUCKET, bad))
     check("bad bucket", client:get_bucket_inventory("Bad_Bucket", "report1"))
@@ -150,7 +150,7 @@ describe("the secret", function()
     check("proxy", new_client({ proxy = "http://127.0.0.1:1" }):get_bucket_inventory(BUCKET, "x"))
     check("tls", new_client({ endpoint = "https://127.0.0.1:" .. emulator.port }):get_bucket_inventory(BUCKET, "x"))
     for index = 1, 30 do
-      local rule = shared.copy(rules.full)
+      local rule = fixtures.copy(rules.full)
       rule.Id = "many-" .. index
       check("put " .. index, client:put_bucket_inventory(BUCKET, rule))
     end
@@ -214,7 +214,7 @@ describe("header and URL injection", function()
     for _, id in ipairs { "id\r\nX-Injected: 1", "id\0", "../x", "a b", "a&b=c", "a#b", "a?b" } do
       local _, err = client:delete_bucket_inventory("examplebucket", id)
       assert.are.same({ "validation", "id" }, { err.kind, err.path })
-      local rule = shared.copy(rules.full)
+      local rule = fixtures.copy(rules.full)
       rule.Id = id
       local _, put_err = client:put_bucket_inventory("examplebucket", rule)
       assert.are.same({ "validation", "Id" }, { put_err.kind, put_err.path })

@@ -1,10 +1,10 @@
--- Specs for the request signer: the shared known-answer vectors, the key cache, refusals, encodings and dates.
+-- Specs for the request signer: the known-answer vectors, the key cache, refusals, encodings and dates.
 
 local cjson = require "cjson"
 local core = require "oss.core"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 
-local vectors = cjson.decode(shared.read("vectors/signing.json"))
+local vectors = cjson.decode(fixtures.read("vectors/signing.json"))
 
 local function query_map(pairs_list)
   local map = {}
@@ -104,7 +104,7 @@ describe("signer: published V4 vectors", function()
     end
 
     it("vector " .. i .. " gives the canonical request, string to sign and authorization", function()
-      local request = request_of(shared.copy(vector.headers))
+      local request = request_of(fixtures.copy(vector.headers))
       local authorization, canonical, string_to_sign = core.signer():sign_v4(request, credentials_of(vector))
       assert.equal(vector.canonical_request, canonical)
       assert.equal(vector.string_to_sign, string_to_sign)
@@ -114,7 +114,7 @@ describe("signer: published V4 vectors", function()
     end)
 
     it("vector " .. i .. " when the signer adds x-oss-content-sha256 and the token itself", function()
-      local headers = shared.copy(vector.headers)
+      local headers = fixtures.copy(vector.headers)
       headers["x-oss-content-sha256"] = nil
       headers["x-oss-security-token"] = nil
       local request = request_of(headers)
@@ -133,7 +133,7 @@ describe("signer: inventory vectors", function()
     local label = ("%d (%s ?%s)"):format(i, vector.method, core.canonical_query(query_map(vector.query)))
 
     it(label .. ": Content-MD5 of the body", function()
-      local body = vector.body_file ~= cjson.null and shared.read("vectors/" .. vector.body_file) or ""
+      local body = vector.body_file ~= cjson.null and fixtures.read("vectors/" .. vector.body_file) or ""
       assert.equal(vector.headers_v4["Content-MD5"], core.base64_encode(core.md5(body)))
       assert.equal(vector.headers_v1["Content-MD5"], core.base64_encode(core.md5(body)))
     end)
@@ -146,7 +146,7 @@ describe("signer: inventory vectors", function()
       local authorization, canonical = core.signer():sign_v4(request, credentials_of(vector))
       assert.equal(vector.v4_canonical_request, canonical)
       assert.equal(vector.v4_authorization, authorization)
-      local expected = shared.copy(vector.headers_v4)
+      local expected = fixtures.copy(vector.headers_v4)
       expected.Authorization = vector.v4_authorization
       assert.same(expected, request.headers)
     end)
@@ -159,7 +159,7 @@ describe("signer: inventory vectors", function()
       local authorization, string_to_sign = core.signer():sign_v1(request, credentials_of(vector))
       assert.equal(vector.v1_string_to_sign, string_to_sign)
       assert.equal(vector.v1_authorization, authorization)
-      local expected = shared.copy(vector.headers_v1)
+      local expected = fixtures.copy(vector.headers_v1)
       expected.Authorization = vector.v1_authorization
       assert.same(expected, request.headers)
     end)
@@ -471,7 +471,7 @@ describe("signer: V4 canonicalisation", function()
     local large_authorization, large_canonical = signer:sign_v4(large, AK)
     assert.truthy(large_canonical:find("x-oss-meta-001:value 1\nx-oss-meta-002:value 2\n", 1, true))
     assert.truthy(large_canonical:find("&p001=v%2F1&p002=v%2F2&", 1, true))
-    assert.equal(large_authorization, (core.signer():sign_v4(shared.copy(large), AK)))
+    assert.equal(large_authorization, (core.signer():sign_v4(fixtures.copy(large), AK)))
     local small = signer:sign_v4(base_request(), AK)
     assert.equal(vectors.inventory[2].v4_authorization, small)
   end)
@@ -561,7 +561,7 @@ describe("signer: refusals", function()
       it(version .. " returns nil, message for a control character in the " .. case[1], function()
         local request = base_request()
         case[2](request)
-        local before = shared.copy(request.headers)
+        local before = fixtures.copy(request.headers)
         local signer = core.signer()
         local authorization, message = signer[version](signer, request, AK)
         assert.is_nil(authorization)

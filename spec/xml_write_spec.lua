@@ -2,19 +2,18 @@
 
 local core = require "oss.core"
 local schemas = require "oss.schema.inventory"
-local shared = require "spec.support.shared"
+local fixtures = require "spec.support.fixtures"
 local rules = dofile("examples/reference_rules.lua")
 
 local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
-local copy = shared.copy
+local copy = fixtures.copy
 
--- The page's XML samples, with the whitespace between tags removed and its two slips corrected.
+-- The reference page's three XML samples, with the whitespace between tags removed and its two slips corrected.
 local function reference_samples()
-  local page = shared.read("reference/PutBucketInventory.txt")
   local samples = {}
-  for xml in page:gmatch("<InventoryConfiguration>.-</InventoryConfiguration>") do
-    xml = xml:gsub(">%s+<", "><"):gsub("TransistionTime", "TransitionTime"):gsub("12xxxxxx29", "1234567829")
-    samples[#samples + 1] = xml
+  for i, name in ipairs { "syntax", "full", "incremental" } do
+    local xml = fixtures.read("reference/" .. name .. ".xml"):gsub("%s+$", "")
+    samples[i] = xml:gsub(">%s+<", "><"):gsub("TransistionTime", "TransitionTime"):gsub("12xxxxxx29", "1234567829")
   end
   return samples
 end
@@ -38,7 +37,7 @@ describe("xml_write", function()
     config.Destination.OSSBucketDestination.Encryption = nil
     config.OptionalFields.Field = { "Size", "TransitionTime" }
     local body = assert(write(config))
-    assert.are.equal(shared.read("vectors/put_report1.xml"), body)
+    assert.are.equal(fixtures.read("vectors/put_report1.xml"), body)
     assert.are.equal("nFUmYNst3VT8lvyKhD06QA==", core.base64_encode(core.md5(body)))
   end)
 
