@@ -270,7 +270,7 @@ http {
   init_worker_by_lua_block {
     local ok, message = pcall(package.loaded.harness_client.list_bucket_inventory, package.loaded.harness_client,
       "examplebucket")
-    ngx.fixtures.phases:set("init_worker", ok and "sent" or tostring(message))
+    ngx.shared.phases:set("init_worker", ok and "sent" or tostring(message))
   }
   server {
     listen 127.0.0.1:%d;
@@ -303,7 +303,7 @@ http {
       }
     }
     location = /init { content_by_lua_block { ngx.say(package.loaded.init_outcome) } }
-    location = /init_worker { content_by_lua_block { ngx.say(ngx.fixtures.phases:get("init_worker")) } }
+    location = /init_worker { content_by_lua_block { ngx.say(ngx.shared.phases:get("init_worker")) } }
     location = /client {
       content_by_lua_block {
         local page, err = package.loaded.harness_client:list_bucket_inventory("examplebucket")
@@ -312,10 +312,10 @@ http {
       log_by_lua_block {
         local ok, message = pcall(package.loaded.harness_client.list_bucket_inventory, package.loaded.harness_client,
           "examplebucket")
-        ngx.fixtures.phases:set("log", ok and "sent" or tostring(message))
+        ngx.shared.phases:set("log", ok and "sent" or tostring(message))
       }
     }
-    location = /log { content_by_lua_block { ngx.say(ngx.fixtures.phases:get("log")) } }
+    location = /log { content_by_lua_block { ngx.say(ngx.shared.phases:get("log")) } }
     location = /own_transport {
       content_by_lua_block {
         local cosocket = require("oss.transport.cosocket").new()
