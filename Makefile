@@ -1,7 +1,5 @@
-# Builds oss.core once per Lua ABI (Lua 5.4 and LuaJIT 2.1), runs the specs under both, and the demo.
+# Builds oss.core once per Lua ABI (Lua 5.1, 5.2, 5.3, 5.4 and LuaJIT 2.1), runs the specs under each, and the demo.
 
-LUA54_INCDIR ?= /usr/include/lua5.4
-LUAJIT_INCDIR ?= /usr/include/luajit-2.1
 BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -11,24 +9,32 @@ LIBS = -lcurl -lexpat -lcrypto
 SOURCES = $(sort $(wildcard src/*.c))
 HEADERS = $(wildcard src/*.h)
 
+# Each runtime: its build folder's name, its interpreter and its headers (Debian's packages).
+RUNTIMES = lua51 lua52 lua53 lua54 luajit
+lua51_LUA = lua5.1
+lua52_LUA = lua5.2
+lua53_LUA = lua5.3
+lua54_LUA = lua5.4
+luajit_LUA = luajit
+lua51_INCDIR ?= /usr/include/lua5.1
+lua52_INCDIR ?= /usr/include/lua5.2
+lua53_INCDIR ?= /usr/include/lua5.3
+lua54_INCDIR ?= /usr/include/lua5.4
+luajit_INCDIR ?= /usr/include/luajit-2.1
+
 LUA_PATH_DEV = $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_PATH := $(LUA_PATH_DEV)
 
-.PHONY: all lua54 luajit deps interop-deps test test-lua54 test-luajit demo bench clean
+.PHONY: all $(RUNTIMES) deps interop-deps test $(addprefix test-,$(RUNTIMES)) demo bench rock clean
 .PHONY: check check-sanitizers check-valgrind fuzz fuzz-targets
 
-all: lua54 luajit
+all: $(RUNTIMES)
 
-lua54: $(BUILD)/lua54/oss/core.so
-luajit: $(BUILD)/luajit/oss/core.so
+$(RUNTIMES): %: $(BUILD)/%/oss/core.so
 
-$(BUILD)/lua54/oss/core.so: $(SOURCES) $(HEADERS)
+$(BUILD)/%/oss/core.so: $(SOURCES) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(OSS_CFLAGS) -I$(LUA54_INCDIR) -shared -o $@ $(SOURCES) $(LDFLAGS) $(LIBS)
-
-$(BUILD)/luajit/oss/core.so: $(SOURCES) $(HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(OSS_CFLAGS) -I$(LUAJIT_INCDIR) -shared -o $@ $(SOURCES) $(LDFLAGS) $(LIBS)
+	$(CC) $(OSS_CFLAGS) -I$($*_INCDIR) -shared -o $@ $(SOURCES) $(LDFLAGS) $(LIBS)
 
 # Installs the Debian packages the build, the specs and the demo need (only those missing).
 deps:
@@ -38,13 +44,11 @@ deps:
 interop-deps: deps
 	@sh tools/install-ali-oss
 
-test: deps all interop-deps test-lua54 test-luajit
+test: deps all interop-deps $(addprefix test-,$(RUNTIMES))
 
-test-lua54: lua54
-	LUA_CPATH="$(CURDIR)/$(BUILD)/lua54/?.so;;" lua5.4 /usr/bin/busted --lua=lua5.4 spec
-
-test-luajit: luajit
-	LUA_CPATH="$(CURDIR)/$(BUILD)/luajit/?.so;;" luajit /usr/bin/busted --lua=luajit spec
+# Each runtime runs the whole suite against its own build of oss.core.
+$(addprefix test-,$(RUNTIMES)): test-%: %
+	LUA_CPATH="$(CURDIR)/$(BUILD)/$*/?.so;;" $($*_LUA) /usr/bin/busted --lua=$($*_LUA) spec
 
 demo: deps all
 	@sh tools/demo
@@ -60,18 +64,18 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.c,$(BUILD)/fuzz/%_fuzz,$(wildcard fuzz/*_fuzz.c))
 FUZZ_CFLAGS = $(WARNINGS) -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=fuzzer,address,undefined \
-	-fno-omit-frame-pointer -fno-sanitize-recover=all -DOSS_FUZZ_ROOT='"$(CURDIR)"' -I$(LUA54_INCDIR) -Isrc
+	-fno-omit-frame-pointer -fno-sanitize-recover=all -DOSS_FUZZ_ROOT='"$(CURDIR)"' -I$(lua54_INCDIR) -Isrc
 
 check: deps all interop-deps fuzz-targets check-sanitizers check-valgrind
 
 # lua5.4 itself is not instrumented: the sanitizer runtime comes with tools/lua-host, so spawned tools stay plain.
 $(BUILD)/asan/oss/core.so: $(SOURCES) $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) -I$(LUA54_INCDIR) -shared -o $@ $(SOURCES) $(LDFLAGS) $(LIBS)
+	$(CC) $(ASAN_CFLAGS) -I$(lua54_INCDIR) -shared -o $@ $(SOURCES) $(LDFLAGS) $(LIBS)
 
 $(BUILD)/asan/lua-host: tools/lua-host.c
 	@mkdir -p $(@D)
-	$(CC) $(WARNINGS) -O1 -g $(SANITIZE) -I$(LUA54_INCDIR) -o $@ $< $(LDFLAGS) -llua5.4
+	$(CC) $(WARNINGS) -O1 -g $(SANITIZE) -I$(lua54_INCDIR) -o $@ $< $(LDFLAGS) -llua5.4
 
 check-sanitizers: $(BUILD)/asan/oss/core.so $(BUILD)/asan/lua-host
 	@sh tools/check-sanitizers $(BUILD)/asan
@@ -88,6 +92,15 @@ fuzz-targets: $(FUZZ_TARGETS)
 # Each target runs FUZZ_SECONDS from a copy of its seed corpus in fuzz/corpus/<target>/.
 fuzz: deps fuzz-targets
 	@sh tools/run-fuzz $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+# A source rock of the committed HEAD, packed offline: luarocks clones the rockspec's URL, which git is told to
+# read from this repository.
+ROCK_URL = https://github.com/lua-oss/lua-oss.git
+rock:
+	@mkdir -p $(BUILD)/rocks
+	cd $(BUILD)/rocks && for rockspec in $(CURDIR)/lua-oss-scm-1.rockspec $(CURDIR)/lua-oss-emulator-scm-1.rockspec; do \
+		GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="url.$(CURDIR)/.insteadOf" GIT_CONFIG_VALUE_0="$(ROCK_URL)" \
+		luarocks pack "$$rockspec" || exit 1; done
 
 clean:
 	rm -rf $(BUILD)

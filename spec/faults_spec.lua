@@ -94,10 +94,10 @@ describe("the client under injected faults", function()
   local function received(skip)
     local list = {}
     for index, request in ipairs(emulator:requests()) do
-      if index <= (skip or 0) then goto continue end
-      local id = request.target:match("inventoryId=([^&]+)")
-      list[#list + 1] = request.method .. (id and (" " .. id) or "")
-      ::continue::
+      if index > (skip or 0) then
+        local id = request.target:match("inventoryId=([^&]+)")
+        list[#list + 1] = request.method .. (id and (" " .. id) or "")
+      end
     end
     return list
   end

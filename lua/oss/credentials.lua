@@ -56,9 +56,26 @@ function credentials.environment(getenv)
   return constant(value)
 end
 
+local function pack(...) return { n = select("#", ...), ... } end
+local unpack = table.unpack or unpack
+
+-- A provider may yield (an HTTP call inside a coroutine), and Lua 5.1 cannot yield across pcall: there the
+-- provider runs in a coroutine of its own whose yields are passed on to the caller's coroutine.
+local protected_call = pcall
+if _VERSION == "Lua 5.1" and not jit then
+  protected_call = function(fn)
+    local thread = coroutine.create(fn)
+    local results = pack(coroutine.resume(thread))
+    while coroutine.status(thread) ~= "dead" do
+      results = pack(coroutine.resume(thread, coroutine.yield(unpack(results, 2, results.n))))
+    end
+    return unpack(results, 1, results.n)
+  end
+end
+
 -- fetch() may return id, secret, token, expiration or one table with those fields.
 local function call_fetch(fetch)
-  local ok, first, secret, token, expiration = pcall(fetch)
+  local ok, first, secret, token, expiration = protected_call(fetch)
   if not ok then
     return nil, errors.validation("failed: " .. tostring(first), "credentials_provider")
   end

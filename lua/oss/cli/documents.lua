@@ -2,6 +2,7 @@
 
 local cjson = require "cjson"
 local core = require "oss.core"
+local data_chunk = require "oss.data_chunk"
 local schemas = require "oss.schema.inventory"
 local shape = require "oss.cli.shape"
 local text_writer = require "oss.cli.text_writer"
@@ -26,7 +27,7 @@ end
 
 local function read_lua(text, name)
   -- An empty environment: a rules file describes data and gets no access to the machine.
-  local chunk, problem = load(text, "@" .. name, "t", {})
+  local chunk, problem = data_chunk.load(text, "@" .. name)
   if not chunk then return nil, problem end
   local ok, value = pcall(chunk)
   if not ok then return nil, tostring(value) end

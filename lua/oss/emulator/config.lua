@@ -1,4 +1,6 @@
 -- The emulator's configuration: defaults, "name:region:owner" / "id:secret:token" shorthands, Lua config files.
+local data_chunk = require "oss.data_chunk"
+
 local M = {}
 
 M.DEFAULT_REGION = "cn-hangzhou"
@@ -105,12 +107,9 @@ end
 
 -- A Lua file that returns the configuration table; it runs with an empty environment.
 function M.load_file(path)
-  local chunk, message = loadfile(path, "t", {})
+  local chunk, message = data_chunk.load_file(path)
   if not chunk then
     return nil, message
-  end
-  if setfenv then
-    setfenv(chunk, {})
   end
   local ok, value = pcall(chunk)
   if not ok then
