@@ -1,19 +1,24 @@
--- Builds oss.core for the Lua luarocks targets and installs the Lua modules and the command-line tools.
+-- lua-oss: the library (oss, oss.core) and the oss-inventory command; the emulator is the lua-oss-emulator rock.
 rockspec_format = "3.0"
 package = "lua-oss"
 version = "scm-1"
 source = {
-  url = "git+https://example.invalid/lua-oss.git",
+  url = "git+https://github.com/lua-oss/lua-oss.git",
+  branch = "main",
 }
 description = {
   summary = "Alibaba Cloud OSS bucket inventory rules from Lua, LuaJIT and OpenResty",
   detailed = [[
 Put, Get, List and Delete bucket inventory rules as plain Lua tables, validated against the service's schema
-before anything is sent, signed with V4 or V1, over keep-alive libcurl. Includes a local OSS emulator.]],
+before anything is sent, signed with V4 or V1, over keep-alive libcurl or OpenResty cosockets. The
+oss-inventory command plans and applies desired-state files.]],
+  homepage = "https://github.com/lua-oss/lua-oss",
   license = "MIT",
 }
 dependencies = {
   "lua >= 5.1",
+  "argparse >= 0.6",
+  "lua-cjson >= 2.1",
 }
 external_dependencies = {
   -- Debian keeps curl.h in a multiarch folder the compiler searches but luarocks does not: check the library.
@@ -37,19 +42,6 @@ build = {
       libdirs = { "$(CURL_LIBDIR)", "$(EXPAT_LIBDIR)", "$(OPENSSL_LIBDIR)" },
     },
     ["oss"] = "lua/oss/init.lua",
-    ["oss.client"] = "lua/oss/client.lua",
-    ["oss.credentials"] = "lua/oss/credentials.lua",
-    ["oss.endpoint"] = "lua/oss/endpoint.lua",
-    ["oss.errors"] = "lua/oss/errors.lua",
-    ["oss.inventory"] = "lua/oss/inventory.lua",
-    ["oss.response"] = "lua/oss/response.lua",
-    ["oss.stored_form"] = "lua/oss/stored_form.lua",
-    ["oss.retry"] = "lua/oss/retry.lua",
-    ["oss.schema.error"] = "lua/oss/schema/error.lua",
-    ["oss.schema.inventory"] = "lua/oss/schema/inventory.lua",
-    ["oss.transport.curl"] = "lua/oss/transport/curl.lua",
-    ["oss.transport.cosocket"] = "lua/oss/transport/cosocket.lua",
-    ["oss.transport.select"] = "lua/oss/transport/select.lua",
     ["oss.cli.apply"] = "lua/oss/cli/apply.lua",
     ["oss.cli.connection"] = "lua/oss/cli/connection.lua",
     ["oss.cli.desired"] = "lua/oss/cli/desired.lua",
@@ -60,28 +52,24 @@ build = {
     ["oss.cli.progress"] = "lua/oss/cli/progress.lua",
     ["oss.cli.shape"] = "lua/oss/cli/shape.lua",
     ["oss.cli.text_writer"] = "lua/oss/cli/text_writer.lua",
-    ["oss.emulator"] = "lua/oss/emulator/init.lua",
-    ["oss.emulator.addressing"] = "lua/oss/emulator/addressing.lua",
-    ["oss.emulator.admin"] = "lua/oss/emulator/admin.lua",
-    ["oss.emulator.atomic_file"] = "lua/oss/emulator/atomic_file.lua",
-    ["oss.emulator.auth"] = "lua/oss/emulator/auth.lua",
-    ["oss.emulator.cli"] = "lua/oss/emulator/cli.lua",
-    ["oss.emulator.clock"] = "lua/oss/emulator/clock.lua",
-    ["oss.emulator.config"] = "lua/oss/emulator/config.lua",
-    ["oss.emulator.errors"] = "lua/oss/emulator/errors.lua",
-    ["oss.emulator.faults"] = "lua/oss/emulator/faults.lua",
-    ["oss.emulator.http_server"] = "lua/oss/emulator/http_server.lua",
-    ["oss.emulator.inventory"] = "lua/oss/emulator/inventory.lua",
-    ["oss.emulator.journal"] = "lua/oss/emulator/journal.lua",
-    ["oss.emulator.service"] = "lua/oss/emulator/service.lua",
-    ["oss.emulator.store"] = "lua/oss/emulator/store.lua",
-    ["oss.emulator.uri"] = "lua/oss/emulator/uri.lua",
-    ["oss.emulator.verify_v1"] = "lua/oss/emulator/verify_v1.lua",
-    ["oss.emulator.verify_v4"] = "lua/oss/emulator/verify_v4.lua",
+    ["oss.client"] = "lua/oss/client.lua",
+    ["oss.credentials"] = "lua/oss/credentials.lua",
+    ["oss.data_chunk"] = "lua/oss/data_chunk.lua",
+    ["oss.endpoint"] = "lua/oss/endpoint.lua",
+    ["oss.errors"] = "lua/oss/errors.lua",
+    ["oss.inventory"] = "lua/oss/inventory.lua",
+    ["oss.response"] = "lua/oss/response.lua",
+    ["oss.retry"] = "lua/oss/retry.lua",
+    ["oss.schema.error"] = "lua/oss/schema/error.lua",
+    ["oss.schema.inventory"] = "lua/oss/schema/inventory.lua",
+    ["oss.stored_form"] = "lua/oss/stored_form.lua",
+    ["oss.transport.cosocket"] = "lua/oss/transport/cosocket.lua",
+    ["oss.transport.curl"] = "lua/oss/transport/curl.lua",
+    ["oss.transport.select"] = "lua/oss/transport/select.lua",
+    ["oss.version"] = "lua/oss/version.lua",
   },
   install = {
     bin = {
-      ["oss-emulator"] = "bin/oss-emulator",
       ["oss-inventory"] = "bin/oss-inventory",
     },
   },

@@ -7,7 +7,7 @@ local errors = require "oss.errors"
 local response = require "oss.response"
 local retry = require "oss.retry"
 
-local VERSION = "0.1.0"
+local VERSION = require "oss.version"
 local USER_AGENT = "lua-oss/" .. VERSION
 local EMPTY_BODY_MD5 = core.base64_encode(core.md5(""))
 local REDACTED_HEADERS = { ["x-oss-security-token"] = true }

@@ -73,7 +73,8 @@ local function argument_list(options, port_file)
 end
 
 -- options: { buckets = { "name[:region[:owner]]" | { name, region, owner } }, keys = { "id:secret[:token]" | {...} },
---            tls = { cert, key }, data = file, config = file, port = n }
+--            tls = { cert, key }, data = file, config = file, port = n,
+--            program = shell command starting the emulator (default: the repository's, under LuaJIT) }
 -- -> emulator handle { endpoint, port, pid, log_path }; raises when the emulator does not come up.
 function M.start(options)
   options = options or {}
@@ -83,8 +84,9 @@ function M.start(options)
   for index, arg in ipairs(argument_list(options, port_file)) do
     quoted[index] = shell_quote(arg)
   end
-  local command = string.format("%s %s >%s 2>&1 & echo $!", shell_quote(ROOT .. "/bin/oss-emulator"),
-    table.concat(quoted, " "), shell_quote(log_path))
+  local program = options.program
+    or shell_quote(ROOT .. "/tools/dev-run") .. " luajit " .. shell_quote(ROOT .. "/bin/oss-emulator")
+  local command = string.format("%s %s >%s 2>&1 & echo $!", program, table.concat(quoted, " "), shell_quote(log_path))
   local launcher = assert(io.popen(command, "r"))
   local pid = tonumber(launcher:read("*l"))
   launcher:close()

@@ -1,5 +1,6 @@
 -- Carries out bucket plans: in this process, or spread over worker processes (--jobs) that report line by line.
 
+local data_chunk = require "oss.data_chunk"
 local plan = require "oss.cli.plan"
 local text_writer = require "oss.cli.text_writer"
 
@@ -103,7 +104,9 @@ end
 local function worker_command(program, plan_file, groups)
   local parts = {}
   for _, group in ipairs(groups) do
-    local words = { shell_quote(program), "_apply-worker", shell_quote(plan_file) }
+    local words = {}
+    for _, word in ipairs(program) do words[#words + 1] = shell_quote(word) end
+    words[#words + 1], words[#words + 2] = "_apply-worker", shell_quote(plan_file)
     for _, bucket in ipairs(group) do words[#words + 1] = shell_quote(bucket) end
     parts[#parts + 1] = "( " .. table.concat(words, " ") .. '; echo "exit\t$?" ) &'
   end
@@ -143,7 +146,7 @@ end
 
 --- Worker side: loads the plan file and applies the given buckets, reporting on stdout. -> exit code
 function apply.worker(plan_file, buckets, make_client)
-  local chunk = assert(loadfile(plan_file, "t", {}))
+  local chunk = assert(data_chunk.load_file(plan_file))
   local document = chunk()
   local client, err = make_client(document.settings)
   local report = apply.line_reporter(io.stdout)

@@ -9,6 +9,7 @@ local plan = require "oss.cli.plan"
 local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
 
+local VERSION = require "oss.version"
 local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3 }
 local PROGRAM = "oss-inventory"
 local PAST = { create = "created", replace = "replaced", delete = "deleted" }
@@ -228,6 +229,10 @@ local function build_parser()
   local parser = argparse(PROGRAM, "Manage OSS bucket inventory rules from scripts and pipelines.")
     :epilog("Exit codes: 0 success, 1 service or network failure, 2 usage or validation error, "
       .. "3 plan has changes (with --detailed-exitcode).")
+  parser:flag("--version", "Print the version and exit."):action(function()
+    say(PROGRAM .. " " .. VERSION .. "\n")
+    os.exit(EXIT.ok)
+  end)
   parser:command_target("command")
   parser:require_command(true)
   -- argparse exits 1 on a usage error; 1 is reserved here for the service and the network.
@@ -282,12 +287,14 @@ end
 
 local main = {}
 
---- Runs the command line `args` (without the program name); `program` is the path workers are started from.
+--- Runs the command line `args` (without the program name); `program` is the list of words that started this
+--- program (interpreter, its options, script), which apply's workers are started with.
 --- -> exit code
 function main.run(args, program)
   if args[1] == "_apply-worker" then
     -- Internal: one of apply's worker processes (see oss.cli.apply).
-    local buckets = { table.unpack(args, 3) }
+    local buckets = {}
+    for index = 3, #args do buckets[#buckets + 1] = args[index] end
     return apply.worker(args[2], buckets, connection.client)
   end
   local parsed = build_parser():parse(args)

@@ -7,6 +7,10 @@ local M = {}
 
 local function parser()
   local p = argparse("oss-emulator", "A local OSS-compatible server for the bucket inventory API.")
+  p:flag("--version", "Print the version and exit."):action(function()
+    io.stdout:write("oss-emulator ", require "oss.version", "\n")
+    os.exit(0)
+  end)
   p:option("--port", "Port to listen on; 0 picks a free one.", "0"):convert(tonumber)
   p:option("--host", "Address to listen on.", "127.0.0.1")
   p:option("--tls-cert", "PEM certificate: serve HTTPS (plain HTTP keeps working on the same port).")
