@@ -170,6 +170,18 @@ describe_installed("the installed rocks", function()
     assert.truthy(output:find("Usage: oss-emulator", 1, true), output)
   end)
 
+  it("packs with make rock a source rock of HEAD that installs with no network", function()
+    local rocks, tree = base .. "/build", base .. "/from-rock"
+    local output, status = fixtures.run(("make -s -C %s rock BUILD=%s"):format(quote(ROOT), quote(rocks)))
+    assert.are.equal(0, status, output)
+    output, status = fixtures.run(("cd %s && luarocks --lua-version=5.4 install --tree %s --deps-mode=none %s")
+      :format(quote(work), quote(tree), quote(rocks .. "/rocks/lua-oss-scm-1.src.rock")))
+    assert.are.equal(0, status, output)
+    output, status = in_tree("5.4", tree, quote(tree .. "/bin/oss-inventory") .. " --version")
+    assert.are.equal(0, status, output)
+    assert.are.equal("oss-inventory " .. VERSION .. "\n", output)
+  end)
+
   it("put and get a rule through the installed CLI against the installed emulator", function()
     local paths = ('eval "$(luarocks --lua-version=5.1 path --tree %s)" && '):format(quote(tree51))
     emulator = emulator_support.start {
