@@ -121,8 +121,15 @@ end
 
 --- for config, err in client:each_bucket_inventory(bucket) do ... end
 --- Walks every page. A bucket with no rules yields nothing; a failure is yielded once as (false, err).
+--- Every truncated page must bring rules and a token not seen before: a server that does otherwise would keep
+--- the walk going for ever, so it ends with an InvalidResponse error instead.
 function Client:each_bucket_inventory(bucket)
-  local page, index, token, finished = nil, 0, nil, false
+  local page, index, finished = nil, 0, false
+  local seen_tokens = {}
+  local function invalid(message)
+    finished = true
+    return false, errors.service { code = "InvalidResponse", message = message }
+  end
   return function()
     if finished then return nil end
     while true do
@@ -134,20 +141,20 @@ function Client:each_bucket_inventory(bucket)
         finished = true
         return nil
       end
-      if page and not page.next_continuation_token then
-        finished = true
-        return false, errors.service {
-          code = "InvalidResponse", message = "a truncated page without NextContinuationToken",
-        }
-      end
       local err
-      token = page and page.next_continuation_token or token
-      page, err = self:list_bucket_inventory(bucket, { continuation_token = token })
+      page, err = self:list_bucket_inventory(bucket, { continuation_token = page and page.next_continuation_token })
       index = 0
       if not page then
         finished = true
         if no_rules(err) then return nil end
         return false, err
+      end
+      if page.is_truncated then
+        local token = page.next_continuation_token
+        if not token then return invalid("a truncated page without NextContinuationToken") end
+        if #page.configurations == 0 then return invalid("a truncated page without rules") end
+        if seen_tokens[token] then return invalid("a page repeats an earlier NextContinuationToken") end
+        seen_tokens[token] = true
       end
     end
   end
