@@ -232,6 +232,22 @@ describe("answers", function()
       .. " (request id 5C3D8D2A1B2C3D4E5F6A7B8C, ec 0020-00000101)", tostring(err))
   end)
 
+  it("prints a service error on one line whatever the server put in its code, request id and ec", function()
+    local forged = "&#13;&#10;2026-01-01 00:00:00 [crit] forged"
+    local send = scripted_transport {
+      { status = 403, headers = { ["x-oss-request-id"] = "id\nforged" },
+        body = ("<Error><Code>Denied%s</Code><Message>no%s</Message><RequestId>R%s</RequestId>"
+          .. "<EC>0003%s</EC></Error>"):format(forged, forged, forged, forged) },
+    }
+    local client = client_with { transport = send }
+    local _, err = client:get_bucket_inventory("examplebucket", "report1")
+    assert.truthy(err.code:find("\n", 1, true), "the code itself keeps what the server sent")
+    local printed = tostring(err)
+    assert.is_nil(printed:find("%c"), printed)
+    assert.truthy(printed:find("Denied 2026-01-01 00:00:00 [crit] forged", 1, true), printed)
+    assert.truthy(printed:find("ec 0003 2026", 1, true), printed)
+  end)
+
   it("keeps an error's extra elements", function()
     local send = scripted_transport {
       { status = 403, headers = {}, body = error_body("RequestTimeTooSkewed", "too skewed",

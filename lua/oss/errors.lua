@@ -9,20 +9,22 @@ local function one_line(text)
   return (tostring(text):gsub("[%c]+", " "))
 end
 
+-- Every field goes through one_line: code, request id and ec come from the server too, and a server must not be
+-- able to start a new line in the caller's log.
 function Error:__tostring()
   if self.kind == "service" then
-    local parts = { ("service error %s"):format(self.status or "?") }
-    if self.code then parts[#parts + 1] = " " .. self.code end
+    local parts = { ("service error %s"):format(one_line(self.status or "?")) }
+    if self.code then parts[#parts + 1] = " " .. one_line(self.code) end
     if self.message then parts[#parts + 1] = ": " .. one_line(self.message) end
     local ids = {}
-    if self.request_id then ids[#ids + 1] = "request id " .. self.request_id end
-    if self.ec then ids[#ids + 1] = "ec " .. self.ec end
+    if self.request_id then ids[#ids + 1] = "request id " .. one_line(self.request_id) end
+    if self.ec then ids[#ids + 1] = "ec " .. one_line(self.ec) end
     if #ids > 0 then parts[#parts + 1] = " (" .. table.concat(ids, ", ") .. ")" end
     return table.concat(parts)
   elseif self.kind == "network" then
-    return ("network error (%s): %s"):format(self.code or "other", one_line(self.message))
+    return ("network error (%s): %s"):format(one_line(self.code or "other"), one_line(self.message))
   end
-  return ("%s error: %s"):format(self.kind, one_line(self.message))
+  return ("%s error: %s"):format(one_line(self.kind), one_line(self.message))
 end
 
 local function new(fields)
