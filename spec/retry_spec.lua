@@ -210,6 +210,28 @@ describe("a skewed clock", function()
     assert.are.equal(2, #sent)
   end)
 
+  it("is not adopted from a date that does not exist, and the client keeps working", function()
+    for _, date in ipairs { "Sat, 01 Jan 0000 99:00:00 GMT", "Mon, 31 Feb 2024 10:00:00 GMT",
+      "Mon, 01 Jan 2024 10:61:00 GMT", "Fri, 01 Jan 1960 00:00:00 GMT", "Fri, 01 Jan 99999 00:00:00 GMT" } do
+      local client, sent = client_for { skewed(date), OK }
+      local _, err = client:delete_bucket_inventory("examplebucket", "report1")
+      assert.are.equal("RequestTimeTooSkewed", err.code, date)
+      assert.are.equal(1, #sent, date)
+      local request = assert(client:delete_bucket_inventory("examplebucket", "report1", { dry_run = true }))
+      assert.are.equal(core.http_date(NOW + 2), request.headers.Date, date)
+      assert.is_true(client:delete_bucket_inventory("examplebucket", "report1"), date)
+    end
+  end)
+
+  it("falls back to ServerTime when the Date header does not read", function()
+    local answer = skewed("Sat, 01 Jan 0000 99:00:00 GMT")
+    answer.body = error_document("RequestTimeTooSkewed",
+      "<ServerTime>" .. os.date("!%Y-%m-%dT%H:%M:%S.000Z", NOW - 3600) .. "</ServerTime>")
+    local client, sent = client_for { answer, OK }
+    assert.is_true(client:delete_bucket_inventory("examplebucket", "report1"))
+    assert.are.equal(core.http_date(NOW + 2 - 3601), sent[2].headers.Date)
+  end)
+
   it("is not retried when the server's time cannot be read", function()
     local client, sent = client_for { skewed("yesterday"), OK }
     local _, err = client:delete_bucket_inventory("examplebucket", "report1")

@@ -89,8 +89,21 @@ end
 local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10,
   Nov = 11, Dec = 12 }
 
--- Unix seconds of a UTC calendar time; os.time would read it as local time.
+local function days_in_month(year, month)
+  if month == 2 then
+    local leap = (year % 4 == 0 and year % 100 ~= 0) or year % 400 == 0
+    return leap and 29 or 28
+  end
+  return (month == 4 or month == 6 or month == 9 or month == 11) and 30 or 31
+end
+
+-- Unix seconds of a UTC calendar time (os.time would read it as local time); nil for a time that does not exist
+-- or that the signer cannot write (before 1970, after 9999): a server's clock is adopted only when it is real.
 local function utc_seconds(year, month, day, hour, minute, second)
+  if year < 1970 or year > 9999 or month < 1 or month > 12 or day < 1 or day > days_in_month(year, month)
+    or hour > 23 or minute > 59 or second > 60 then
+    return nil
+  end
   if month <= 2 then year = year - 1 end
   local floor = math.floor
   local era = floor(year / 400)
@@ -107,10 +120,9 @@ function retry.server_time(headers, err)
   if date then
     local day, month, year, hour, minute, second =
       date:match("^%a%a%a, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
-    if day and MONTHS[month] then
-      return utc_seconds(tonumber(year), MONTHS[month], tonumber(day), tonumber(hour), tonumber(minute),
-        tonumber(second))
-    end
+    local seconds = day and MONTHS[month] and utc_seconds(tonumber(year), MONTHS[month], tonumber(day),
+      tonumber(hour), tonumber(minute), tonumber(second))
+    if seconds then return seconds end
   end
   local server = err and err.details and err.details.ServerTime
   if type(server) == "string" then
