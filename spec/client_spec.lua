@@ -44,6 +44,16 @@ describe("oss.new", function()
     assert.has_error(function() oss.new("cn-hangzhou") end)
   end)
 
+  it("reaches an IPv6 endpoint, with or without a port", function()
+    for endpoint, url in pairs { ["http://[::1]:9000"] = "http://[::1]:9000/examplebucket/",
+      ["https://[2001:DB8::1]"] = "https://[2001:db8::1]/examplebucket/" } do
+      local client = assert(oss.new { region = "cn-hangzhou", access_key_id = "ak", access_key_secret = "sk",
+        endpoint = endpoint, path_style = true })
+      local request = assert(client:get_bucket_inventory("examplebucket", "report1", { dry_run = true }))
+      assert.are.equal(url .. "?inventory&inventoryId=report1", request.url)
+    end
+  end)
+
   local refused = {
     { function(o) o.region = nil end, "region: required for V4 signing" },
     { function(o) o.signature_version = "v2" end, 'signature_version: expected "v4" or "v1"' },
@@ -51,7 +61,13 @@ describe("oss.new", function()
     { function(o) o.region = "CN hangzhou" end, "region: expected a region id" },
     { function(o) o.endpoint = "ftp://x" end, "endpoint: expected http://host[:port]" },
     { function(o) o.endpoint = "http://127.0.0.1:9000/path" end, "with no path" },
+    { function(o) o.endpoint = "http://127.0.0.1:0" end, "endpoint: invalid port in http://127.0.0.1:0" },
+    { function(o) o.endpoint = "http://127.0.0.1:99999" end, "expected 1 to 65535" },
+    { function(o) o.endpoint = "http://127.0.0.1:" end, "endpoint: invalid port" },
+    { function(o) o.endpoint = "http://[::1]x" end, "endpoint: invalid port" },
     { function(o) o.timeout = "5" end, "timeout: expected a number, got string" },
+    { function(o) o.timeout = 2000001 end, "timeout: expected at most 2000000 seconds" },
+    { function(o) o.connect_timeout = 1e300 end, "connect_timeout: expected at most 2000000 seconds" },
     { function(o) o.access_key_secret = false end, "access_key_secret" },
   }
   for _, case in ipairs(refused) do

@@ -9,6 +9,9 @@ local retry = require "oss.retry"
 
 local VERSION = require "oss.version"
 local USER_AGENT = "lua-oss/" .. VERSION
+-- The libcurl transport hands timeouts to libcurl as milliseconds in a long, which may be 32 bits wide; a longer
+-- one would be accepted here and then refused by every request.
+local MAX_TIMEOUT_SECONDS = 2000000
 local EMPTY_BODY_MD5 = core.base64_encode(core.md5(""))
 local REDACTED_HEADERS = { ["x-oss-security-token"] = true }
 -- Locals are read without a lookup in the globals table; these run on every request.
@@ -107,6 +110,11 @@ local function transport_settings(options, scheme, getenv)
     local value = options[name]
     if value ~= nil and (value ~= value or value <= 0 or value == math.huge) then
       return nil, errors.validation("expected a positive number", name)
+    end
+  end
+  for _, name in ipairs { "connect_timeout", "timeout" } do
+    if options[name] and options[name] > MAX_TIMEOUT_SECONDS then
+      return nil, errors.validation(("expected at most %d seconds"):format(MAX_TIMEOUT_SECONDS), name)
     end
   end
   if options.max_response_size and options.max_response_size % 1 ~= 0 then

@@ -24,12 +24,20 @@ function endpoint.parse(url)
   if not scheme then
     return nil, errors.validation("expected http://host[:port] or https://host[:port] with no path", "endpoint")
   end
-  local host, port = authority:match("^([%w%.%-]+):(%d+)$")
-  host = host or authority:match("^[%w%.%-]+$") or authority:match("^%[[%x:]+%]$")
+  -- A name or IPv4 address, or an IPv6 address in brackets; then an optional port.
+  local host, rest = authority:match("^(%[[%x:%.]+%])(.*)$")
+  if not host then host, rest = authority:match("^([%w%.%-]+)(.*)$") end
   if not host then
     return nil, errors.validation("invalid host in " .. url, "endpoint")
   end
-  return { scheme = scheme, host = host:lower(), port = tonumber(port), authority = authority:lower() }
+  local port
+  if rest ~= "" then
+    port = tonumber(rest:match("^:(%d+)$"))
+    if not port or port < 1 or port > 65535 then
+      return nil, errors.validation("invalid port in " .. url .. ": expected 1 to 65535", "endpoint")
+    end
+  end
+  return { scheme = scheme, host = host:lower(), port = port, authority = authority:lower() }
 end
 
 --- The default endpoint of a region.
