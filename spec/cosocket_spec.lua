@@ -186,7 +186,41 @@ describe("oss.transport.cosocket, parsing what the socket returns", function()
     assert.truthy(err.message:find("closed", 1, true), err.message)
     assert.truthy(err.message:find("(127.0.0.1:8080)", 1, true), err.message)
     _, err = send_one { "SSH-2.0-OpenSSH\r\n" }
-    assert.are.same({ "receive", "not an HTTP response: SSH-2.0-OpenSSH" }, { err.code, err.message:match("^(.-) %(") })
+    assert.are.same({ "protocol", "not an HTTP response: SSH-2.0-OpenSSH" }, { err.code, err.message:match("^(.-) %(") })
+  end)
+
+  it("refuses a Content-Length above max_response_size before reading the body", function()
+    local _, err, sock = send_one({ "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n", "abc" }, nil,
+      { max_response_size = 1024 })
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+    assert.truthy(err.message:find("99999999999", 1, true), err.message)
+    assert.truthy(sock.closed)
+    assert.are.equal(2, sock.index, "the read that would bring the body never happened")
+  end)
+
+  it("refuses a malformed framing as a protocol error, without raising", function()
+    for _, head in ipairs {
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1g\r\nabc\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\nabc\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+      "HTTP/1.1 200 OK\r\nContent-Length: 0x3\r\n\r\nabc",
+      "HTTP/1.1 200 OK\r\nContent-Length: -3\r\n\r\nabc",
+      "HTTP/1.1 200 OK\r\nX-Bad: a\0b\r\nContent-Length: 3\r\n\r\nabc",
+    } do
+      local ok, answer, err = pcall(send_one, { head })
+      assert.is_true(ok, answer)
+      assert.is_nil(answer, head)
+      assert.are.same({ "network", "protocol" }, { err.kind, err.code }, head)
+    end
+  end)
+
+  it("takes repeated equal Content-Length headers and unfolds folded header lines", function()
+    local answer = assert(send_one {
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\nX-Folded: first\r\n \t second part\r\n"
+        .. "\tthird\r\n\r\nabc" })
+    assert.are.equal("abc", answer.body)
+    assert.are.equal("first second part third", answer.headers["x-folded"])
   end)
 
   it("times out against one overall deadline, however many reads it takes", function()

@@ -271,10 +271,11 @@ local function read_head(exchange)
     if not line then return nil, start end
     local version, status = status_line(line, start)
     if not version then
-      return fail(exchange, "receive", "not an HTTP response: " .. sub(line, start, math.min(stop, start + 39)))
+      return fail(exchange, "protocol", "not an HTTP response: " .. sub(line, start, math.min(stop, start + 39)))
     end
     local headers, count, head_bytes = table_new(0, ANSWER_HEADERS), 0, stop - start + 1
     local kept = exchange.kept
+    local previous -- the last header's name, which a folded line continues
     while true do
       local text, first, last = next_line(exchange)
       if not text then return nil, first end
@@ -283,10 +284,20 @@ local function read_head(exchange)
       if count > MAX_HEADER_LINES then return fail(exchange, "too_large", "too many response headers") end
       head_bytes = head_bytes + (last - first + 1)
       if head_bytes > MAX_HEAD_BYTES then return fail(exchange, "too_large", "response headers too large") end
-      local name, value = header_field(kept, text, first, last)
-      if name then
-        local earlier = headers[name]
-        headers[name] = earlier and (earlier .. ", " .. value) or value
+      if find(text, "\0", first, true) and find(text, "\0", first, true) <= last then
+        return fail(exchange, "protocol", "NUL in a response header")
+      end
+      local starts = byte(text, first)
+      if (starts == 32 or starts == 9) and previous then
+        -- An obsolete folded line continues the previous header's value, as libcurl reads it.
+        headers[previous] = headers[previous] .. " " .. match(sub(text, first, last), "^%s*(.-)%s*$")
+      else
+        local name, value = header_field(kept, text, first, last)
+        if name then
+          local earlier = headers[name]
+          headers[name] = earlier and (earlier .. ", " .. value) or value
+        end
+        previous = name
       end
     end
     if status >= 200 then return status, headers, version end
@@ -343,8 +354,10 @@ local function read_chunked(exchange)
   while true do
     local line, err = line_of(exchange)
     if not line then return nil, err end
-    local size = tonumber(match(line, "^%s*(%x+)"), 16)
-    if not size then return fail(exchange, "receive", "malformed chunk size") end
+    -- At most 12 hex digits: a size past what a double holds exactly is no real chunk.
+    local digits = match(line, "^(%x+)[ \t]*$") or match(line, "^(%x+)[ \t]*;")
+    if not digits or #digits > 12 then return fail(exchange, "protocol", "malformed chunk size") end
+    local size = tonumber(digits, 16)
     if size == 0 then break end
     local ok, read_err = read_length(exchange, size)
     if not ok then return nil, read_err end
@@ -376,6 +389,17 @@ local function read_to_close(exchange)
     local ok, err = deliver(exchange, piece)
     if not ok then return nil, err end
   end
+end
+
+-- A Content-Length of decimal digits; repeated headers (joined with ", ") must agree. -> length | nil, why
+local function content_length(value)
+  local length
+  for part in (value .. ","):gmatch("%s*([^,]*),") do
+    if not part:find("^%d+$") or #part > 15 then return nil, "invalid Content-Length: " .. value:sub(1, 40) end
+    if length and part ~= length then return nil, "conflicting Content-Length headers" end
+    length = part
+  end
+  return tonumber(length)
 end
 
 local function body_is_absent(method, status)
@@ -459,8 +483,16 @@ function cosocket.new(options)
     if request.sink and status >= 200 and status <= 299 then exchange.sink = request.sink end
     local keep = reusable(version, headers)
     local length = headers["content-length"]
-    length = length and tonumber(length)
     local encoding = headers["transfer-encoding"]
+    if length and not encoding then
+      local problem
+      length, problem = content_length(length)
+      if not length then return fail(exchange, "protocol", problem) end
+      if length > exchange.max_response_size and not body_is_absent(request.method, status) then
+        return fail(exchange, "too_large", ("response body of %d bytes exceeds %d"):format(length,
+          exchange.max_response_size))
+      end
+    end
     if body_is_absent(request.method, status) then
       ok = true
     elseif encoding and encoding:lower():find("chunked", 1, true) then
