@@ -3,6 +3,8 @@
 local cjson = require "cjson"
 local support = require "spec.support.emulator"
 local text_writer = require "oss.cli.text_writer"
+-- The service stores StorageClass members sorted; compare rules the way the service means them.
+local normalised = require("oss.stored_form").rule
 
 local BINARY = support.ROOT .. "/bin/oss-inventory"
 local FIXTURES = support.ROOT .. "/spec/fixtures/cli/"
@@ -338,7 +340,7 @@ describe("oss-inventory", function()
       local before = last_request_id()
       code, out, err = run("apply --jobs 3 " .. state)
       assert.are.equal(0, code, err)
-      assert.truthy(out:find("Apply complete: 150 created, 0 replaced, 0 deleted.", 1, true), out)
+      assert.truthy(out:find("Apply complete: 150 created, 0 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
       assert.are.same({ GET = 3, PUT = 150, DELETE = 0 }, count_methods(requests_after(before)))
       for _, bucket in ipairs(BUCKETS) do assert.are.equal(50, #rules_on(bucket)) end
 
@@ -397,7 +399,7 @@ describe("oss-inventory", function()
       local before = last_request_id()
       code, out, err = run("apply --prune " .. state)
       assert.are.equal(0, code, err)
-      assert.truthy(out:find("Apply complete: 0 created, 1 replaced, 2 deleted.", 1, true), out)
+      assert.truthy(out:find("Apply complete: 0 created, 1 replaced, 2 deleted, 0 restored, 0 lost.", 1, true), out)
       local methods = {}
       for _, request in ipairs(requests_after(before)) do
         if request.method ~= "GET" then methods[#methods + 1] = request.method .. " " .. request.target end
@@ -411,25 +413,105 @@ describe("oss-inventory", function()
       assert.are.equal(0, (run("plan --prune --detailed-exitcode " .. state)))
     end)
 
-    it("finishes on a second run what a failed apply left part way", function()
+    it("puts a rule back when its replacement is refused, and finishes on a second run", function()
       assert.are.equal(0, (run("apply " .. write_state("first", state_of(5), "json"))))
       local state = write_state("second", state_of(5, nil, "weekly"), "json")
-      -- bucket-two's second put fails after its delete went through: that rule is gone, the rest not yet replaced.
+      -- bucket-two's first put is refused after its delete went through: the rule it replaced is put back.
       emulator:faults { { method = "PUT", bucket = "bucket-two", status = 403, code = "AccessDenied", times = 1 } }
       local code, out, err = run("apply --jobs 2 " .. state)
       assert.are.equal(1, code)
-      assert.truthy(err:find("bucket-two: replace rule-01 failed: service error 403 AccessDenied", 1, true), err)
-      assert.truthy(err:find("apply stopped part way: 0 created, 10 replaced, 0 deleted; run it again", 1, true), err)
+      assert.truthy(err:find("bucket-two: rule-01: replace failed (service error 403 AccessDenied", 1, true), err)
+      assert.truthy(err:find("); previous rule restored\n", 1, true), err)
+      assert.truthy(err:find("apply stopped part way: 0 created, 10 replaced, 0 deleted, 1 restored, 0 lost; "
+        .. "run it again", 1, true), err)
       assert.falsy(out:find("Apply complete", 1, true))
-      assert.are.equal(4, #rules_on("bucket-two"))
+      local frequencies = {}
+      for _, rule in ipairs(rules_on("bucket-two")) do frequencies[#frequencies + 1] = rule.Schedule.Frequency end
+      assert.are.same({ "Daily", "Daily", "Daily", "Daily", "Daily" }, frequencies)
 
       code, out, err = run("plan --detailed-exitcode " .. state)
       assert.are.equal(3, code, err)
-      assert.truthy(out:find("Plan: 1 to create, 4 to replace, 0 to delete, 10 unchanged.", 1, true), out)
+      assert.truthy(out:find("Plan: 0 to create, 5 to replace, 0 to delete, 10 unchanged.", 1, true), out)
       code, out, err = run("apply --jobs 2 " .. state)
       assert.are.equal(0, code, err)
-      assert.truthy(out:find("Apply complete: 1 created, 4 replaced, 0 deleted.", 1, true), out)
+      assert.truthy(out:find("Apply complete: 0 created, 5 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
       assert.are.equal(0, (run("plan --detailed-exitcode " .. state)))
+    end)
+
+    it("puts a rule back when the new one names a destination bucket that does not exist", function()
+      local state = state_of(2, { "examplebucket" })
+      assert.are.equal(0, (run("apply " .. write_state("two", state, "lua"))))
+      for _, rule in ipairs(state.buckets.examplebucket) do
+        rule.Schedule.Frequency = "Weekly"
+        rule.Destination.OSSBucketDestination.Bucket = "acs:oss:::no-such-bucket"
+      end
+      local code, out, err = run("apply " .. write_state("nowhere", state, "lua"))
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("examplebucket: rule-01: replace failed (service error 400 InvalidArgument: "
+        .. "Destination bucket acs:oss:::no-such-bucket does not exist.", 1, true), err)
+      assert.truthy(err:find("); previous rule restored\n", 1, true), err)
+      assert.truthy(err:find("0 created, 0 replaced, 0 deleted, 1 restored, 0 lost", 1, true), err)
+      assert.falsy(out:find("Apply complete", 1, true))
+      local stored = rules_on("examplebucket")
+      assert.are.same({ "rule-01", "rule-02" }, { stored[1].Id, stored[2].Id })
+      for _, rule in ipairs(stored) do
+        assert.are.equal("Daily", rule.Schedule.Frequency)
+        assert.are.equal("acs:oss:::destination-bucket", rule.Destination.OSSBucketDestination.Bucket)
+      end
+    end)
+
+    -- In this process (--jobs 1) and from worker processes (--jobs 2), which send the rule over their pipe.
+    for _, case in ipairs { { "lua", 1 }, { "json", 2 } } do
+      local format, jobs = case[1], case[2]
+      it(("saves a rule it could not put back in a %s recovery file, exit 4 (--jobs %d)"):format(format, jobs),
+        function()
+        local state = state_of(1, { "examplebucket", "bucket-two" })
+        assert.are.equal(0, (run("apply " .. write_state("kept", state, format))))
+        local before = numbered_rule(1)
+        local path = write_state("lossy", state_of(1, { "examplebucket", "bucket-two" }, "weekly"), format)
+        -- The put and the restore after it are both refused on examplebucket; bucket-two is replaced.
+        emulator:faults { { method = "PUT", bucket = "examplebucket", status = 403, code = "AccessDenied", times = 2 } }
+        local code, out, err = run(("apply --jobs %d %s"):format(jobs, path))
+        assert.are.equal(4, code, err)
+        assert.truthy(err:find("examplebucket: rule-01: replace failed (service error 403 AccessDenied", 1, true), err)
+        assert.truthy(err:find("putting the previous rule back failed too (service error 403 AccessDenied", 1, true),
+          err)
+        assert.truthy(err:find("0 created, 1 replaced, 0 deleted, 0 restored, 1 lost", 1, true), err)
+        local recovery = err:match("saved in (%S+): apply that file to restore them")
+        assert.are.equal(workdir .. "/lossy.recovery." .. format, recovery)
+        assert.falsy(out:find("Apply complete", 1, true))
+        assert.are.same({}, rules_on("examplebucket"))
+
+        -- The file holds exactly what is missing, and applying it puts it back.
+        code, out, err = run("validate " .. recovery)
+        assert.are.equal(0, code, err)
+        assert.truthy(out:find("ok (1 rule)", 1, true), out)
+        code, out, err = run("apply " .. recovery)
+        assert.are.equal(0, code, err)
+        assert.truthy(out:find("Apply complete: 1 created, 0 replaced", 1, true), out)
+        local stored = rules_on("examplebucket")
+        assert.are.equal(1, #stored)
+        assert.are.same(normalised(before), normalised(stored[1]))
+
+        -- A second loss never overwrites the first file.
+        emulator:faults { { method = "PUT", bucket = "examplebucket", status = 403, code = "AccessDenied", times = 2 } }
+        code, _, err = run(("apply --jobs %d %s"):format(jobs, path))
+        assert.are.equal(4, code, err)
+        assert.truthy(err:find("saved in " .. workdir .. "/lossy.recovery-2." .. format, 1, true), err)
+      end)
+    end
+
+    it("treats only NoSuchInventory as already deleted, not NoSuchBucket", function()
+      assert.are.equal(0, (run("apply " .. write_state("one", state_of(1, { "examplebucket" }), "lua"))))
+      local path = write_state("none", { buckets = { examplebucket = {} } }, "lua")
+      emulator:faults { { method = "DELETE", status = 404, code = "NoSuchBucket", times = 1 } }
+      local code, out, err = run("apply --prune " .. path)
+      assert.are.equal(1, code, out)
+      assert.truthy(err:find("examplebucket: delete rule-01 failed: service error 404 NoSuchBucket", 1, true), err)
+      emulator:faults { { method = "DELETE", status = 404, code = "NoSuchInventory", times = 1 } }
+      code, out, err = run("apply --prune " .. path)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Apply complete: 0 created, 0 replaced, 1 deleted", 1, true), out)
     end)
 
     it("finishes on a second run an apply killed part way", function()
@@ -482,7 +564,7 @@ describe("oss-inventory", function()
       assert.truthy(text:find("\r\27[Kapply: 6/6  ", 1, true), text)
       assert.truthy(text:find("Apply complete: 6 created", 1, true), text)
       text = on_terminal("apply --no-progress --prune " .. write_state("empty", state_of(0, BUCKETS), "lua"))
-      assert.truthy(text:find("Apply complete: 0 created, 0 replaced, 6 deleted.", 1, true), text)
+      assert.truthy(text:find("Apply complete: 0 created, 0 replaced, 6 deleted, 0 restored, 0 lost.", 1, true), text)
       assert.falsy(text:find("\27[K", 1, true), text)
     end)
 

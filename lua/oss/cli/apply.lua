@@ -1,5 +1,6 @@
 -- Carries out bucket plans: in this process, or spread over worker processes (--jobs) that report line by line.
 
+local documents = require "oss.cli.documents"
 local plan = require "oss.cli.plan"
 local text_writer = require "oss.cli.text_writer"
 
@@ -8,8 +9,9 @@ local apply = {
   WORKER_REPORTED_FAILURE = 5,
 }
 
-local function missing(err)
-  return err.kind == "service" and err.status == 404
+-- Only a missing rule is "already deleted": a missing bucket (NoSuchBucket, also 404) is a failure to report.
+local function missing_rule(err)
+  return err.kind == "service" and err.status == 404 and err.code == "NoSuchInventory"
 end
 
 -- A 409 on create means the rule appeared since the plan was made (another run): fine when it is the wanted one.
@@ -30,30 +32,33 @@ end
 -- Deleting what is already gone is success: an interrupted run may have deleted it before stopping.
 local function delete(client, bucket, id)
   local ok, err = client:delete_bucket_inventory(bucket, id)
-  if not ok and missing(err) then return true end
+  if not ok and missing_rule(err) then return true end
   return ok, err
 end
 
+-- Each step -> true, or nil, err, outcome (replace only: what the bucket holds, see replace_bucket_inventory).
 local STEPS = {
   create = function(client, bucket, action) return put(client, bucket, action.rule) end,
   delete = function(client, bucket, action) return delete(client, bucket, action.id) end,
-  -- The service has no update: replace is delete, then put.
-  replace = function(client, bucket, action)
-    local ok, err = delete(client, bucket, action.id)
-    if not ok then return nil, err end
-    return put(client, bucket, action.rule)
-  end,
+  replace = function(client, bucket, action) return client:replace_bucket_inventory(bucket, action.rule) end,
 }
 
+-- The event a failed step reports: "restored" or "lost" when a replace got as far as deleting, else "failed".
+local function failure_event(outcome)
+  if outcome and (outcome.state == "restored" or outcome.state == "lost") then return outcome.state end
+  return "failed"
+end
+
 --- Runs one bucket's actions in order; stops that bucket at its first failure.
---- report(event, bucket, action, id, err): event "done" or "failed".
+--- report(event, bucket, action, id, err, outcome): event "done", "failed", "restored" or "lost" (the previous rule
+--- is outcome.previous, and outcome.restore_error why it could not be put back).
 function apply.run_bucket(client, bucket_plan, report)
   for _, action in ipairs(bucket_plan.actions) do
     local step = STEPS[action.action]
     if step then
-      local ok, err = step(client, bucket_plan.bucket, action)
+      local ok, err, outcome = step(client, bucket_plan.bucket, action)
       if not ok then
-        report("failed", bucket_plan.bucket, action.action, action.id, err)
+        report(failure_event(outcome), bucket_plan.bucket, action.action, action.id, err, outcome)
         return false
       end
       report("done", bucket_plan.bucket, action.action, action.id)
@@ -70,13 +75,23 @@ local function one_field(text)
   return (tostring(text):gsub("[%c]", " "))
 end
 
---- Worker side: the line protocol on stdout for each event (tab-separated, one line each).
+-- A rule as one line of JSON: JSON text holds no raw line break, so joining its lines keeps it whole.
+local function rule_line(rule)
+  return (documents.write("json", "rule", rule):gsub("\n%s*", " "))
+end
+
+--- Worker side: the line protocol on stdout for each event (tab-separated, one line each): event, bucket, action,
+--- id, then for a failure the error's kind and text, the restore's error text and the previous rule (for "lost").
 function apply.line_reporter(output)
-  return function(event, bucket, action, id, err)
+  return function(event, bucket, action, id, err, outcome)
     local fields = { event, bucket, action, id }
     if err then
       fields[5] = err.kind or "service"
       fields[6] = one_field(tostring(err))
+    end
+    if event == "lost" then
+      fields[7] = one_field(tostring(outcome.restore_error))
+      fields[8] = rule_line(outcome.previous)
     end
     output:write(table.concat(fields, "\t"), "\n")
     output:flush()
@@ -131,8 +146,11 @@ local function run_workers(options, bucket_plans, on_event)
     local fields = parse_line(line)
     if fields[1] == "exit" then
       if fields[2] ~= "0" and fields[2] ~= tostring(apply.WORKER_REPORTED_FAILURE) then crashed = crashed + 1 end
-    elseif fields[1] == "done" or fields[1] == "failed" then
-      local err = fields[1] == "failed" and { kind = fields[5], text = fields[6] } or nil
+    elseif fields[1] == "done" then
+      on_event("done", fields[2], fields[3], fields[4])
+    elseif fields[1] == "failed" or fields[1] == "restored" or fields[1] == "lost" then
+      local err = { kind = fields[5], text = fields[6], restore_text = fields[7] }
+      if fields[1] == "lost" then err.previous = assert(documents.parse(fields[8], "previous.json")).value end
       on_event(fields[1], fields[2], fields[3], fields[4], err)
     end
   end
@@ -161,7 +179,7 @@ function apply.worker(plan_file, buckets, make_client)
 end
 
 --- Applies `bucket_plans`. options = { jobs, program, settings, client (for one job), on_event(event, bucket,
---- action, id, err) }. -> number of worker processes that died without reporting (0 in process)
+--- action, id, err) }; err = { kind, text, restore_text, previous } (the last two for "lost"). -> number of worker processes that died without reporting (0 in process)
 function apply.run(options, bucket_plans)
   local changed = {}
   for _, bucket_plan in ipairs(bucket_plans) do
@@ -171,8 +189,15 @@ function apply.run(options, bucket_plans)
     return run_workers(options, changed, options.on_event)
   end
   for _, bucket_plan in ipairs(changed) do
-    apply.run_bucket(options.client, bucket_plan, function(event, bucket, action, id, err)
-      options.on_event(event, bucket, action, id, err and { kind = err.kind, text = tostring(err) } or nil)
+    apply.run_bucket(options.client, bucket_plan, function(event, bucket, action, id, err, outcome)
+      local failure
+      if err then
+        failure = { kind = err.kind, text = tostring(err) }
+        if event == "lost" then
+          failure.restore_text, failure.previous = tostring(outcome.restore_error), outcome.previous
+        end
+      end
+      options.on_event(event, bucket, action, id, failure)
     end)
   end
   return 0

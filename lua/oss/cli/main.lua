@@ -1,4 +1,5 @@
--- The oss-inventory command: subcommands, their options, and exit codes (0 ok, 1 service/network, 2 usage, 3 changes).
+-- The oss-inventory command: subcommands, their options, and exit codes (0 ok, 1 service/network, 2 usage, 3 changes,
+-- 4 rules lost: see the recovery file).
 
 local argparse = require "argparse"
 local apply = require "oss.cli.apply"
@@ -8,8 +9,10 @@ local documents = require "oss.cli.documents"
 local plan = require "oss.cli.plan"
 local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
+local recovery = require "oss.cli.recovery"
+local text_writer = require "oss.cli.text_writer"
 
-local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3 }
+local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3, lost = 4 }
 local PROGRAM = "oss-inventory"
 local PAST = { create = "created", replace = "replaced", delete = "deleted" }
 
@@ -147,7 +150,7 @@ function commands.validate(args)
   return result
 end
 
--- Reads the desired state and each bucket's rules now. -> client, plans | nil, exit code
+-- Reads the desired state and each bucket's rules now. -> client, plans, document | nil, exit code
 local function make_plans(args)
   local document, code = read_document(args.file, args.format)
   if not document then return nil, code end
@@ -168,7 +171,7 @@ local function make_plans(args)
     if not rules then return nil, failed(err) end
     plans[#plans + 1] = plan.for_bucket(bucket, document.value.buckets[bucket], rules, args.prune)
   end
-  return client, plans
+  return client, plans, document
 end
 
 function commands.plan(args)
@@ -179,39 +182,79 @@ function commands.plan(args)
   return EXIT.ok
 end
 
+-- What an apply did, counted as it is reported, and the rules it lost by bucket (for the recovery file).
+local function apply_tally()
+  return { create = 0, replace = 0, delete = 0, restored = 0, lost = 0, failures = 0, lost_rules = {} }
+end
+
+local function tally_line(tally)
+  return ("%d created, %d replaced, %d deleted, %d restored, %d lost"):format(tally.create, tally.replace,
+    tally.delete, tally.restored, tally.lost)
+end
+
+local function record(tally, event, bucket, action, id, err)
+  if event == "done" then
+    tally[action] = tally[action] + 1
+    say(("%s: %s %s\n"):format(bucket, PAST[action], id))
+    io.stdout:flush()
+    return
+  end
+  tally.failures = tally.failures + 1
+  if event == "restored" then
+    tally.restored = tally.restored + 1
+    complain(("%s: %s: replace failed (%s); previous rule restored"):format(bucket, id, err.text))
+  elseif event == "lost" then
+    tally.lost = tally.lost + 1
+    local rules = tally.lost_rules[bucket] or {}
+    rules[#rules + 1] = err.previous
+    tally.lost_rules[bucket] = rules
+    complain(("%s: %s: replace failed (%s); putting the previous rule back failed too (%s)")
+      :format(bucket, id, err.text, err.restore_text))
+  else
+    complain(("%s: %s %s failed: %s"):format(bucket, action, id, err.text))
+  end
+end
+
+-- The lost rules go to a recovery file in the input's format; applying it puts them back. -> exit code
+local function save_lost(args, document, tally)
+  local format = document.format == "json" and "json" or "lua"
+  local path, reason = recovery.write(args.file, format, tally.lost_rules)
+  if path then
+    complain(("%d rule(s) removed and not put back; they are saved in %s: apply that file to restore them")
+      :format(tally.lost, path))
+  else
+    complain(("%d rule(s) removed and not put back, and the recovery file cannot be written (%s): they follow")
+      :format(tally.lost, reason))
+    io.stderr:write(text_writer.write(format, nil, { buckets = tally.lost_rules }))
+  end
+  return EXIT.lost
+end
+
 function commands.apply(args, program)
-  local client, plans = make_plans(args)
+  local client, plans, document = make_plans(args)
   if not client then return plans end
   say(plan.render(plans))
   local counts = plan.count(plans)
   if counts.changes == 0 then return EXIT.ok end
   io.stdout:flush()
   local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
-  local done = { create = 0, replace = 0, delete = 0 }
-  local failures = 0
+  local tally = apply_tally()
   local crashed = apply.run({
     jobs = args.jobs, program = program, settings = connection.settings(args), client = client,
     on_event = function(event, bucket, action, id, err)
       shown:clear()
-      if event == "done" then
-        done[action] = done[action] + 1
-        say(("%s: %s %s\n"):format(bucket, PAST[action], id))
-        io.stdout:flush()
-      else
-        failures = failures + 1
-        complain(("%s: %s %s failed: %s"):format(bucket, action, id, err.text))
-      end
-      shown:step(event == "failed", bucket .. " " .. action .. " " .. id)
+      record(tally, event, bucket, action, id, err)
+      shown:step(event ~= "done", bucket .. " " .. action .. " " .. id)
     end,
   }, plans)
   shown:finish()
-  local line = ("%d created, %d replaced, %d deleted"):format(done.create, done.replace, done.delete)
   if crashed > 0 then complain(("%d worker process(es) stopped without reporting"):format(crashed)) end
-  if failures > 0 or crashed > 0 then
-    complain(("apply stopped part way: %s; run it again to finish"):format(line))
+  if tally.failures > 0 or crashed > 0 then
+    complain(("apply stopped part way: %s; run it again to finish"):format(tally_line(tally)))
+    if tally.lost > 0 then return save_lost(args, document, tally) end
     return EXIT.failure
   end
-  say(("Apply complete: %s.\n"):format(line))
+  say(("Apply complete: %s.\n"):format(tally_line(tally)))
   return EXIT.ok
 end
 
@@ -227,7 +270,8 @@ end
 local function build_parser()
   local parser = argparse(PROGRAM, "Manage OSS bucket inventory rules from scripts and pipelines.")
     :epilog("Exit codes: 0 success, 1 service or network failure, 2 usage or validation error, "
-      .. "3 plan has changes (with --detailed-exitcode).")
+      .. "3 plan has changes (with --detailed-exitcode), 4 apply removed rules it could not put back "
+      .. "(they are in the recovery file it names).")
   parser:command_target("command")
   parser:require_command(true)
   -- argparse exits 1 on a usage error; 1 is reserved here for the service and the network.
