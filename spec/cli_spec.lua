@@ -514,6 +514,32 @@ describe("oss-inventory", function()
       assert.truthy(out:find("Apply complete: 0 created, 0 replaced, 1 deleted", 1, true), out)
     end)
 
+    it("plans and applies every bucket it can read, names the ones it cannot, and exits 1", function()
+      local state = state_of(2, { "examplebucket", "absent-bucket", "bucket-three" })
+      local path = write_state("partly", state, "json")
+      local code, out, err = run("plan --detailed-exitcode " .. path)
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("absent-bucket: cannot read its rules: service error 404 NoSuchBucket", 1, true), err)
+      assert.truthy(err:find("1 bucket(s) not planned, their rules could not be read: absent-bucket", 1, true), err)
+      assert.truthy(out:find("examplebucket: 2 to create", 1, true), out)
+      assert.truthy(out:find("bucket-three: 2 to create", 1, true), out)
+      assert.truthy(out:find("Plan: 4 to create, 0 to replace, 0 to delete, 0 unchanged.", 1, true), out)
+
+      code, out, err = run("apply " .. path)
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("absent-bucket: cannot read its rules", 1, true), err)
+      assert.truthy(err:find("apply stopped part way: 4 created, 0 replaced, 0 deleted, 0 restored, 0 lost", 1, true),
+        err)
+      assert.are.equal(2, #rules_on("examplebucket"))
+      assert.are.equal(2, #rules_on("bucket-three"))
+
+      -- Nothing left to change on the others: still exit 1, the unread bucket is not as wanted either.
+      code, out, err = run("apply " .. path)
+      assert.are.equal(1, code, err)
+      assert.truthy(out:find("No changes: 4 rules on 2 buckets are as wanted.", 1, true), out)
+      assert.truthy(err:find("could not be read: absent-bucket", 1, true), err)
+    end)
+
     it("finishes on a second run an apply killed part way", function()
       local state = write_state("killed", state_of(20, { "examplebucket" }), "lua")
       emulator:faults { { method = "PUT", delay = 0.05, times = 20 } }

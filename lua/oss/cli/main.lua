@@ -150,7 +150,8 @@ function commands.validate(args)
   return result
 end
 
--- Reads the desired state and each bucket's rules now. -> client, plans, document | nil, exit code
+-- Reads the desired state and each bucket's rules now. A bucket that cannot be read is named on stderr and left
+-- out; the others are still planned. -> client, plans, document, unread (buckets that failed) | nil, exit code
 local function make_plans(args)
   local document, code = read_document(args.file, args.format)
   if not document then return nil, code end
@@ -165,19 +166,33 @@ local function make_plans(args)
   end
   local client, client_code = new_client(args)
   if not client then return nil, client_code end
-  local plans = {}
+  local plans, unread = {}, {}
   for _, bucket in ipairs(desired.buckets(document.value)) do
     local rules, err = current_rules(client, bucket)
-    if not rules then return nil, failed(err) end
-    plans[#plans + 1] = plan.for_bucket(bucket, document.value.buckets[bucket], rules, args.prune)
+    if rules then
+      plans[#plans + 1] = plan.for_bucket(bucket, document.value.buckets[bucket], rules, args.prune)
+    else
+      complain(("%s: cannot read its rules: %s"):format(bucket, tostring(err)))
+      unread[#unread + 1] = bucket
+    end
   end
-  return client, plans, document
+  return client, plans, document, unread
+end
+
+-- After the plan: which buckets it leaves out, so the last line of a failed run says so.
+local function report_unread(unread)
+  if #unread == 0 then return end
+  complain(("%d bucket(s) not planned, their rules could not be read: %s"):format(#unread,
+    table.concat(unread, ", ")))
 end
 
 function commands.plan(args)
-  local client, plans = make_plans(args)
+  local client, plans, _, unread = make_plans(args)
   if not client then return plans end
   say(plan.render(plans))
+  io.stdout:flush()
+  report_unread(unread)
+  if #unread > 0 then return EXIT.failure end
   if args.detailed_exitcode and plan.count(plans).changes > 0 then return EXIT.changes end
   return EXIT.ok
 end
@@ -231,11 +246,15 @@ local function save_lost(args, document, tally)
 end
 
 function commands.apply(args, program)
-  local client, plans, document = make_plans(args)
+  local client, plans, document, unread = make_plans(args)
   if not client then return plans end
   say(plan.render(plans))
   local counts = plan.count(plans)
-  if counts.changes == 0 then return EXIT.ok end
+  if counts.changes == 0 then
+    io.stdout:flush()
+    report_unread(unread)
+    return #unread > 0 and EXIT.failure or EXIT.ok
+  end
   io.stdout:flush()
   local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
   local tally = apply_tally()
@@ -249,7 +268,8 @@ function commands.apply(args, program)
   }, plans)
   shown:finish()
   if crashed > 0 then complain(("%d worker process(es) stopped without reporting"):format(crashed)) end
-  if tally.failures > 0 or crashed > 0 then
+  report_unread(unread)
+  if tally.failures > 0 or crashed > 0 or #unread > 0 then
     complain(("apply stopped part way: %s; run it again to finish"):format(tally_line(tally)))
     if tally.lost > 0 then return save_lost(args, document, tally) end
     return EXIT.failure
