@@ -126,7 +126,7 @@ describe("oss-inventory", function()
     os.remove(workdir)
     assert(os.execute("mkdir -p " .. shell_quote(workdir)))
     local config = write_file(workdir .. "/emulator.lua", "return { journal_size = 2000 }\n")
-    local buckets = { "destination-bucket" }
+    local buckets = { "destination-bucket", "sh-bucket:cn-shanghai", "sh-destination:cn-shanghai" }
     for _, bucket in ipairs(BUCKETS) do buckets[#buckets + 1] = bucket end
     emulator = support.start { buckets = buckets, keys = { KEY_ID .. ":" .. SECRET }, config = config }
   end)
@@ -572,6 +572,106 @@ describe("oss-inventory", function()
       code, _, err = run("apply " .. FIXTURES .. "invalid_state.lua")
       assert.are.equal(2, code)
       assert.truthy(err:find("buckets.Not_A_Bucket", 1, true), err)
+      assert.are.same({}, requests_after(before))
+    end)
+  end)
+
+  describe("regions", function()
+    -- Rules for sh-bucket: its inventory goes to a bucket of its own region.
+    local function shanghai_rules(count, variant)
+      local rules = {}
+      for index = 1, count do
+        local rule = numbered_rule(index, variant)
+        rule.Destination.OSSBucketDestination.Bucket = "acs:oss:::sh-destination"
+        rules[index] = rule
+      end
+      return rules
+    end
+
+    local function shanghai_rules_on()
+      local code, out, err = run("list sh-bucket -o json --region cn-shanghai")
+      assert.are.equal(0, code, err)
+      return cjson.decode(out)
+    end
+
+    it("names the region a bucket is in when it is reached through another, and plans the others", function()
+      for _, format in ipairs { "lua", "json" } do
+        local state = { buckets = { examplebucket = { numbered_rule(1) }, ["sh-bucket"] = shanghai_rules(1) } }
+        local code, out, err = run("plan " .. write_state("unlocated", state, format))
+        assert.are.equal(1, code, err)
+        local element = format == "lua" and 'region = "cn-shanghai"' or '"region": "cn-shanghai"'
+        assert.truthy(err:find("sh-bucket: the bucket is in cn-shanghai (oss-cn-shanghai.aliyuncs.com): add "
+          .. element .. "\n", 1, true), err)
+        assert.truthy(out:find("examplebucket: 1 to create", 1, true), out)
+      end
+    end)
+
+    for _, jobs in ipairs { 1, 2 } do
+      it(("plans and applies buckets of two regions, one client each (--jobs %d)"):format(jobs), function()
+        local state = {
+          buckets = {
+            examplebucket = { numbered_rule(1), numbered_rule(2) },
+            ["sh-bucket"] = { region = "cn-shanghai", rules = shanghai_rules(3) },
+          },
+        }
+        local path = write_state("regions", state, "lua")
+        assert.are.equal(0, (run("validate " .. path)))
+        local code, out, err = run("plan --detailed-exitcode " .. path)
+        assert.are.equal(3, code, err)
+        assert.truthy(out:find("sh-bucket: 3 to create", 1, true), out)
+        code, out, err = run(("apply --jobs %d %s"):format(jobs, path))
+        assert.are.equal(0, code, err)
+        assert.truthy(out:find("Apply complete: 5 created, 0 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
+        assert.are.equal(3, #shanghai_rules_on())
+        assert.are.equal(2, #rules_on("examplebucket"))
+        -- Each request went to its bucket's region: the V4 scope names it.
+        for _, request in ipairs(emulator:requests()) do
+          local bucket = request.target:match("^/([^/?]+)")
+          local authorization
+          for _, pair in ipairs(request.headers) do
+            if pair[1] == "authorization" then authorization = pair[2] end
+          end
+          if bucket == "sh-bucket" or bucket == "examplebucket" then
+            local region = bucket == "sh-bucket" and "cn-shanghai" or "cn-hangzhou"
+            assert.truthy(authorization:find("/" .. region .. "/oss/", 1, true), authorization)
+          end
+        end
+        assert.are.equal(0, (run("plan --detailed-exitcode " .. path)))
+      end)
+    end
+
+    it("keeps a lost rule's region in the recovery file, so applying it reaches the bucket", function()
+      local state = { buckets = { ["sh-bucket"] = { region = "cn-shanghai", rules = shanghai_rules(1) } } }
+      assert.are.equal(0, (run("apply " .. write_state("sh", state, "json"))))
+      state.buckets["sh-bucket"].rules = shanghai_rules(1, "weekly")
+      emulator:faults { { method = "PUT", bucket = "sh-bucket", status = 503, code = "ServiceUnavailable", times = 6 } }
+      local code, _, err = run("apply " .. write_state("sh-weekly", state, "json"))
+      assert.are.equal(4, code, err)
+      local recovery = assert(err:match("saved in (%S+): apply"), err)
+      local saved = cjson.decode(read_file(recovery))
+      assert.are.equal("cn-shanghai", saved.buckets["sh-bucket"].region)
+      assert.are.equal("Daily", saved.buckets["sh-bucket"].rules[1].Schedule.Frequency)
+      assert.are.same({}, shanghai_rules_on())
+      assert.are.equal(0, (run("apply " .. recovery)))
+      assert.are.equal(1, #shanghai_rules_on())
+    end)
+
+    it("says what is wrong with a bucket's region or endpoint before sending anything", function()
+      local before = last_request_id()
+      local state = {
+        buckets = {
+          ["sh-bucket"] = { region = "oss-cn-shanghai", rules = {} },
+          examplebucket = { endpoint = "oss-cn-hangzhou.aliyuncs.com", rules = {}, zone = "a" },
+          ["bucket-two"] = { region = "cn-shanghai" },
+        },
+      }
+      local code, _, err = run("plan " .. write_state("badregions", state, "lua"))
+      assert.are.equal(2, code, err)
+      assert.truthy(err:find("buckets.sh-bucket.region: expected a region id such as cn-shanghai, got oss-cn-shanghai",
+        1, true), err)
+      assert.truthy(err:find("buckets.examplebucket.endpoint: expected http(s)://host[:port]", 1, true), err)
+      assert.truthy(err:find("buckets.examplebucket.zone: unknown element", 1, true), err)
+      assert.truthy(err:find("buckets.bucket-two.rules: expected a list of rules", 1, true), err)
       assert.are.same({}, requests_after(before))
     end)
   end)

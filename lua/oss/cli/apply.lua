@@ -134,11 +134,13 @@ local function run_workers(options, bucket_plans, on_event)
     for _, action in ipairs(bucket_plan.actions) do
       actions[#actions + 1] = { action = action.action, id = action.id, rule = action.rule }
     end
-    by_bucket[bucket_plan.bucket] = { bucket = bucket_plan.bucket, actions = actions, unmanaged = 0 }
+    by_bucket[bucket_plan.bucket] = {
+      bucket = bucket_plan.bucket, settings = bucket_plan.settings, actions = actions, unmanaged = 0,
+    }
     buckets[#buckets + 1] = bucket_plan.bucket
   end
   local file = assert(io.open(plan_file, "wb"))
-  file:write(text_writer.write("lua", nil, { settings = options.settings, plans = by_bucket }))
+  file:write(text_writer.write("lua", nil, { plans = by_bucket }))
   file:close()
   local pipe = assert(io.popen(worker_command(options.program, plan_file, groups_of(buckets, options.jobs)), "r"))
   local crashed = 0
@@ -159,16 +161,18 @@ local function run_workers(options, bucket_plans, on_event)
   return crashed
 end
 
---- Worker side: loads the plan file and applies the given buckets, reporting on stdout. -> exit code
-function apply.worker(plan_file, buckets, make_client)
+--- Worker side: loads the plan file and applies the given buckets, reporting on stdout; `client_for(settings)`
+--- gives each bucket's client (see oss.cli.clients). -> exit code
+function apply.worker(plan_file, buckets, client_for)
   local chunk = assert(loadfile(plan_file, "t", {}))
   local document = chunk()
-  local client, err = make_client(document.settings)
   local report = apply.line_reporter(io.stdout)
   local failed = false
   for _, bucket in ipairs(buckets) do
     local bucket_plan = document.plans[bucket]
-    if not client then
+    local client, err
+    if bucket_plan then client, err = client_for(bucket_plan.settings) end
+    if bucket_plan and not client then
       report("failed", bucket, "-", "-", err)
       failed = true
     elseif bucket_plan and not apply.run_bucket(client, bucket_plan, report) then
@@ -178,8 +182,9 @@ function apply.worker(plan_file, buckets, make_client)
   return failed and apply.WORKER_REPORTED_FAILURE or 0
 end
 
---- Applies `bucket_plans`. options = { jobs, program, settings, client (for one job), on_event(event, bucket,
---- action, id, err) }; err = { kind, text, restore_text, previous } (the last two for "lost"). -> number of worker processes that died without reporting (0 in process)
+--- Applies `bucket_plans`, each with the `settings` of its client. options = { jobs, program, client_for(settings)
+--- (used in this process), on_event(event, bucket, action, id, err) }; err = { kind, text, restore_text, previous }
+--- (the last two for "lost"). -> number of worker processes that died without reporting (0 in process)
 function apply.run(options, bucket_plans)
   local changed = {}
   for _, bucket_plan in ipairs(bucket_plans) do
@@ -189,7 +194,8 @@ function apply.run(options, bucket_plans)
     return run_workers(options, changed, options.on_event)
   end
   for _, bucket_plan in ipairs(changed) do
-    apply.run_bucket(options.client, bucket_plan, function(event, bucket, action, id, err, outcome)
+    local client = assert(options.client_for(bucket_plan.settings))
+    apply.run_bucket(client, bucket_plan, function(event, bucket, action, id, err, outcome)
       local failure
       if err then
         failure = { kind = err.kind, text = tostring(err) }

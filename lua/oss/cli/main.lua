@@ -3,8 +3,10 @@
 
 local argparse = require "argparse"
 local apply = require "oss.cli.apply"
+local clients = require "oss.cli.clients"
 local connection = require "oss.cli.connection"
 local desired = require "oss.cli.desired"
+local diagnosis = require "oss.cli.diagnosis"
 local documents = require "oss.cli.documents"
 local plan = require "oss.cli.plan"
 local problems = require "oss.cli.problems"
@@ -141,7 +143,7 @@ function commands.validate(args)
         local count = document.kind == "rule" and 1 or #document.value
         if document.kind == "state" then
           count = 0
-          for _, rules in pairs(document.value.buckets) do count = count + #rules end
+          for _, entry in ipairs(desired.entries(document.value)) do count = count + #entry.rules end
         end
         say(("%s: ok (%d %s)\n"):format(file, count, count == 1 and "rule" or "rules"))
       end
@@ -150,8 +152,9 @@ function commands.validate(args)
   return result
 end
 
--- Reads the desired state and each bucket's rules now. A bucket that cannot be read is named on stderr and left
--- out; the others are still planned. -> client, plans, document, unread (buckets that failed) | nil, exit code
+-- Reads the desired state and each bucket's rules now, each through the client of its region and endpoint. A
+-- bucket that cannot be read is named on stderr and left out; the others are still planned.
+-- -> client_for, plans, document, unread (buckets that failed) | nil, exit code
 local function make_plans(args)
   local document, code = read_document(args.file, args.format)
   if not document then return nil, code end
@@ -164,19 +167,35 @@ local function make_plans(args)
     report_problems(args.file, list)
     return nil, EXIT.usage
   end
-  local client, client_code = new_client(args)
-  if not client then return nil, client_code end
-  local plans, unread = {}, {}
-  for _, bucket in ipairs(desired.buckets(document.value)) do
-    local rules, err = current_rules(client, bucket)
-    if rules then
-      plans[#plans + 1] = plan.for_bucket(bucket, document.value.buckets[bucket], rules, args.prune)
-    else
-      complain(("%s: cannot read its rules: %s"):format(bucket, tostring(err)))
-      unread[#unread + 1] = bucket
+  -- Every client is made before any bucket is read: wrong connection settings are a usage error, nothing sent.
+  local base, client_for = connection.settings(args), clients.pool()
+  local entries = desired.entries(document.value)
+  for _, entry in ipairs(entries) do
+    entry.settings = connection.located(base, entry.region, entry.endpoint)
+    local client, err = client_for(entry.settings)
+    if not client then
+      if entry.region or entry.endpoint then err.message = ("buckets.%s: %s"):format(entry.bucket, err.message) end
+      return nil, failed(err)
     end
   end
-  return client, plans, document, unread
+  if #entries == 0 then
+    local _, err = client_for(base)
+    if err then return nil, failed(err) end
+  end
+  local plans, unread = {}, {}
+  for _, entry in ipairs(entries) do
+    local rules, err = current_rules(client_for(entry.settings), entry.bucket)
+    if rules then
+      local bucket_plan = plan.for_bucket(entry.bucket, entry.rules, rules, args.prune)
+      bucket_plan.settings = entry.settings
+      bucket_plan.region, bucket_plan.endpoint = entry.region, entry.endpoint
+      plans[#plans + 1] = bucket_plan
+    else
+      complain(diagnosis.read_failure(entry.bucket, err, document.format))
+      unread[#unread + 1] = entry.bucket
+    end
+  end
+  return client_for, plans, document, unread
 end
 
 -- After the plan: which buckets it leaves out, so the last line of a failed run says so.
@@ -187,8 +206,8 @@ local function report_unread(unread)
 end
 
 function commands.plan(args)
-  local client, plans, _, unread = make_plans(args)
-  if not client then return plans end
+  local client_for, plans, _, unread = make_plans(args)
+  if not client_for then return plans end
   say(plan.render(plans))
   io.stdout:flush()
   report_unread(unread)
@@ -230,24 +249,39 @@ local function record(tally, event, bucket, action, id, err)
   end
 end
 
+-- The lost rules as a desired state's buckets, each with the region and endpoint its entry named.
+local function lost_buckets(plans, lost_rules)
+  local out = {}
+  for _, bucket_plan in ipairs(plans) do
+    local rules = lost_rules[bucket_plan.bucket]
+    if rules and (bucket_plan.region or bucket_plan.endpoint) then
+      out[bucket_plan.bucket] = { region = bucket_plan.region, endpoint = bucket_plan.endpoint, rules = rules }
+    elseif rules then
+      out[bucket_plan.bucket] = rules
+    end
+  end
+  return out
+end
+
 -- The lost rules go to a recovery file in the input's format; applying it puts them back. -> exit code
-local function save_lost(args, document, tally)
+local function save_lost(args, document, plans, tally)
   local format = document.format == "json" and "json" or "lua"
-  local path, reason = recovery.write(args.file, format, tally.lost_rules)
+  local buckets = lost_buckets(plans, tally.lost_rules)
+  local path, reason = recovery.write(args.file, format, buckets)
   if path then
     complain(("%d rule(s) removed and not put back; they are saved in %s: apply that file to restore them")
       :format(tally.lost, path))
   else
     complain(("%d rule(s) removed and not put back, and the recovery file cannot be written (%s): they follow")
       :format(tally.lost, reason))
-    io.stderr:write(text_writer.write(format, nil, { buckets = tally.lost_rules }))
+    io.stderr:write(text_writer.write(format, nil, { buckets = buckets }))
   end
   return EXIT.lost
 end
 
 function commands.apply(args, program)
-  local client, plans, document, unread = make_plans(args)
-  if not client then return plans end
+  local client_for, plans, document, unread = make_plans(args)
+  if not client_for then return plans end
   say(plan.render(plans))
   local counts = plan.count(plans)
   if counts.changes == 0 then
@@ -259,7 +293,7 @@ function commands.apply(args, program)
   local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
   local tally = apply_tally()
   local crashed = apply.run({
-    jobs = args.jobs, program = program, settings = connection.settings(args), client = client,
+    jobs = args.jobs, program = program, client_for = client_for,
     on_event = function(event, bucket, action, id, err)
       shown:clear()
       record(tally, event, bucket, action, id, err)
@@ -271,7 +305,7 @@ function commands.apply(args, program)
   report_unread(unread)
   if tally.failures > 0 or crashed > 0 or #unread > 0 then
     complain(("apply stopped part way: %s; run it again to finish"):format(tally_line(tally)))
-    if tally.lost > 0 then return save_lost(args, document, tally) end
+    if tally.lost > 0 then return save_lost(args, document, plans, tally) end
     return EXIT.failure
   end
   say(("Apply complete: %s.\n"):format(tally_line(tally)))
@@ -352,7 +386,7 @@ function main.run(args, program)
   if args[1] == "_apply-worker" then
     -- Internal: one of apply's worker processes (see oss.cli.apply).
     local buckets = { table.unpack(args, 3) }
-    return apply.worker(args[2], buckets, connection.client)
+    return apply.worker(args[2], buckets, clients.pool())
   end
   local parsed = build_parser():parse(args)
   return commands[parsed.command](parsed, program)

@@ -23,8 +23,8 @@ function recovery.path_for(input, format)
   return path
 end
 
---- Writes `lost` ({ [bucket] = { rule, ... } }) as { buckets = lost } in `format` ("lua" or "json") to a new file
---- beside `input`. -> path | nil, reason
+--- Writes `lost` ({ [bucket] = entry }, entries as in a desired state) as { buckets = lost } in `format` ("lua"
+--- or "json") to a new file beside `input`. -> path | nil, reason
 function recovery.write(input, format, lost)
   local path = recovery.path_for(input, format)
   local file, reason = io.open(path, "wb")

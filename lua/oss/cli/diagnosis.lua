@@ -1,0 +1,29 @@
+-- Why a bucket could not be read, in words that say what to change in the desired state.
+
+local diagnosis = {}
+
+-- "oss-cn-shanghai.aliyuncs.com" or "oss-cn-shanghai-internal.aliyuncs.com" -> "cn-shanghai"
+local function region_of(endpoint)
+  local region = endpoint:lower():match("^oss%-([a-z0-9%-]+)%.aliyuncs%.com$")
+  return region and (region:gsub("%-internal$", ""))
+end
+
+-- The element to add, written as the desired state's format writes it.
+local function region_element(format, region)
+  if format == "json" then return ('"region": "%s"'):format(region) end
+  return ('region = "%s"'):format(region)
+end
+
+--- The line for a bucket whose rules could not be read: a wrong-region answer names the region the bucket is in
+--- (from the answer's Endpoint), anything else is the error itself.
+function diagnosis.read_failure(bucket, err, format)
+  local endpoint = type(err) == "table" and err.code == "AccessDenied" and type(err.details) == "table"
+    and err.details.Endpoint
+  local region = type(endpoint) == "string" and region_of(endpoint)
+  if region then
+    return ("%s: the bucket is in %s (%s): add %s"):format(bucket, region, endpoint, region_element(format, region))
+  end
+  return ("%s: cannot read its rules: %s"):format(bucket, tostring(err))
+end
+
+return diagnosis
