@@ -2,12 +2,9 @@
 
 local documents = require "oss.cli.documents"
 local plan = require "oss.cli.plan"
-local text_writer = require "oss.cli.text_writer"
+local workers = require "oss.cli.workers"
 
-local apply = {
-  -- A worker's exit status when it reported its failures itself; any other non-zero status means it crashed.
-  WORKER_REPORTED_FAILURE = 5,
-}
+local apply = {}
 
 -- Only a missing rule is "already deleted": a missing bucket (NoSuchBucket, also 404) is a failure to report.
 local function missing_rule(err)
@@ -67,14 +64,6 @@ function apply.run_bucket(client, bucket_plan, report)
   return true
 end
 
-local function shell_quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
-
-local function one_field(text)
-  return (tostring(text):gsub("[%c]", " "))
-end
-
 -- A rule as one line of JSON: JSON text holds no raw line break, so joining its lines keeps it whole.
 local function rule_line(rule)
   return (documents.write("json", "rule", rule):gsub("\n%s*", " "))
@@ -87,47 +76,18 @@ function apply.line_reporter(output)
     local fields = { event, bucket, action, id }
     if err then
       fields[5] = err.kind or "service"
-      fields[6] = one_field(tostring(err))
+      fields[6] = workers.field(tostring(err))
     end
     if event == "lost" then
-      fields[7] = one_field(tostring(outcome.restore_error))
+      fields[7] = workers.field(tostring(outcome.restore_error))
       fields[8] = rule_line(outcome.previous)
     end
-    output:write(table.concat(fields, "\t"), "\n")
-    output:flush()
+    workers.write_line(output, fields)
   end
 end
 
-local function parse_line(line)
-  local fields = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do fields[#fields + 1] = field end
-  return fields
-end
-
--- Buckets dealt round-robin over at most `jobs` groups.
-local function groups_of(buckets, jobs)
-  local groups = {}
-  for index, bucket in ipairs(buckets) do
-    local slot = (index - 1) % jobs + 1
-    groups[slot] = groups[slot] or {}
-    table.insert(groups[slot], bucket)
-  end
-  return groups
-end
-
-local function worker_command(program, plan_file, groups)
-  local parts = {}
-  for _, group in ipairs(groups) do
-    local words = { shell_quote(program), "_apply-worker", shell_quote(plan_file) }
-    for _, bucket in ipairs(group) do words[#words + 1] = shell_quote(bucket) end
-    parts[#parts + 1] = "( " .. table.concat(words, " ") .. '; echo "exit\t$?" ) &'
-  end
-  return table.concat(parts, " ") .. " wait"
-end
-
--- Processes, not coroutines: the libcurl transport blocks, so only separate processes overlap requests.
+-- The plan goes to the workers in a file: the actions of each bucket and the settings of its client.
 local function run_workers(options, bucket_plans, on_event)
-  local plan_file = os.tmpname()
   local by_bucket, buckets = {}, {}
   for _, bucket_plan in ipairs(bucket_plans) do
     local actions = {}
@@ -139,33 +99,22 @@ local function run_workers(options, bucket_plans, on_event)
     }
     buckets[#buckets + 1] = bucket_plan.bucket
   end
-  local file = assert(io.open(plan_file, "wb"))
-  file:write(text_writer.write("lua", nil, { plans = by_bucket }))
-  file:close()
-  local pipe = assert(io.popen(worker_command(options.program, plan_file, groups_of(buckets, options.jobs)), "r"))
-  local crashed = 0
-  for line in pipe:lines() do
-    local fields = parse_line(line)
-    if fields[1] == "exit" then
-      if fields[2] ~= "0" and fields[2] ~= tostring(apply.WORKER_REPORTED_FAILURE) then crashed = crashed + 1 end
-    elseif fields[1] == "done" then
-      on_event("done", fields[2], fields[3], fields[4])
-    elseif fields[1] == "failed" or fields[1] == "restored" or fields[1] == "lost" then
-      local err = { kind = fields[5], text = fields[6], restore_text = fields[7] }
-      if fields[1] == "lost" then err.previous = assert(documents.parse(fields[8], "previous.json")).value end
-      on_event(fields[1], fields[2], fields[3], fields[4], err)
-    end
-  end
-  pipe:close()
-  os.remove(plan_file)
-  return crashed
+  return workers.run(options.program, "_apply-worker", options.jobs, { plans = by_bucket }, buckets,
+    function(fields)
+      if fields[1] == "done" then
+        on_event("done", fields[2], fields[3], fields[4])
+      elseif fields[1] == "failed" or fields[1] == "restored" or fields[1] == "lost" then
+        local err = { kind = fields[5], text = fields[6], restore_text = fields[7] }
+        if fields[1] == "lost" then err.previous = assert(documents.parse(fields[8], "previous.json")).value end
+        on_event(fields[1], fields[2], fields[3], fields[4], err)
+      end
+    end)
 end
 
 --- Worker side: loads the plan file and applies the given buckets, reporting on stdout; `client_for(settings)`
 --- gives each bucket's client (see oss.cli.clients). -> exit code
 function apply.worker(plan_file, buckets, client_for)
-  local chunk = assert(loadfile(plan_file, "t", {}))
-  local document = chunk()
+  local document = workers.load(plan_file)
   local report = apply.line_reporter(io.stdout)
   local failed = false
   for _, bucket in ipairs(buckets) do
@@ -179,7 +128,7 @@ function apply.worker(plan_file, buckets, client_for)
       failed = true
     end
   end
-  return failed and apply.WORKER_REPORTED_FAILURE or 0
+  return failed and workers.REPORTED_FAILURE or 0
 end
 
 --- Applies `bucket_plans`, each with the `settings` of its client. options = { jobs, program, client_for(settings)
