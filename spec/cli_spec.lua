@@ -356,6 +356,35 @@ describe("oss-inventory", function()
       assert.is_true(seconds < 60)
     end)
 
+    it("reads buckets at once with plan --jobs, and prints the same plan, in the same order, as --jobs 1", function()
+      local state = state_of(2)
+      state.buckets["absent-bucket"] = { numbered_rule(1) }
+      local path = write_state("reading", state, "lua")
+      assert.are.equal(0, (run("put bucket-two " .. FIXTURES .. "rule.xml")))
+      local outputs, seconds = {}, {}
+      for _, jobs in ipairs { 1, 4 } do
+        -- Each list is held 0.5 s: one reader waits 2 s for the four, four readers side by side about 0.5 s.
+        emulator:faults { { method = "GET", delay = 0.5, times = 4 } }
+        local started_at, started = now(), last_request_id()
+        local code, out, err = run(("plan --jobs %d %s"):format(jobs, path))
+        seconds[jobs] = now() - started_at
+        assert.are.equal(1, code, err)
+        assert.truthy(err:find("absent-bucket: cannot read its rules: service error 404 NoSuchBucket", 1, true), err)
+        assert.are.equal(4, #requests_after(started))
+        outputs[jobs] = out
+      end
+      assert.is_true(seconds[1] >= 2, "one reader took " .. seconds[1])
+      assert.is_true(seconds[4] < seconds[1] - 1,
+        ("four readers took %.2f s, one %.2f s"):format(seconds[4], seconds[1]))
+      assert.are.equal(outputs[1], outputs[4])
+      assert.truthy(outputs[4]:find("absent-bucket", 1, true) == nil, outputs[4])
+      -- Sorted by bucket name, as --jobs 1 reads them.
+      local three = outputs[4]:find("bucket-three: 2 to create, 0 to replace, 0 to delete, 0 unchanged\n", 1, true)
+      local two = outputs[4]:find("bucket-two: 2 to create, 0 to replace, 0 to delete, 0 unchanged, 1 not in", 1, true)
+      local example = outputs[4]:find("examplebucket: 2 to create", 1, true)
+      assert.truthy(three and two and example and three < two and two < example, outputs[4])
+    end)
+
     it("applies buckets at once with --jobs, one after another with --jobs 1", function()
       -- Each put is held 0.5 s: only workers running side by side can have three buckets' puts in flight.
       local function first_puts(jobs)

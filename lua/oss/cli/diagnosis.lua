@@ -14,16 +14,15 @@ local function region_element(format, region)
   return ('region = "%s"'):format(region)
 end
 
---- The line for a bucket whose rules could not be read: a wrong-region answer names the region the bucket is in
---- (from the answer's Endpoint), anything else is the error itself.
-function diagnosis.read_failure(bucket, err, format)
-  local endpoint = type(err) == "table" and err.code == "AccessDenied" and type(err.details) == "table"
-    and err.details.Endpoint
+--- The line for a bucket whose rules could not be read (failure = { text, code, endpoint }): a wrong-region answer
+--- names the region the bucket is in (from the answer's Endpoint), anything else is the error itself.
+function diagnosis.read_failure(bucket, failure, format)
+  local endpoint = failure.code == "AccessDenied" and failure.endpoint
   local region = type(endpoint) == "string" and region_of(endpoint)
   if region then
     return ("%s: the bucket is in %s (%s): add %s"):format(bucket, region, endpoint, region_element(format, region))
   end
-  return ("%s: cannot read its rules: %s"):format(bucket, tostring(err))
+  return ("%s: cannot read its rules: %s"):format(bucket, failure.text)
 end
 
 return diagnosis

@@ -11,6 +11,7 @@ local documents = require "oss.cli.documents"
 local plan = require "oss.cli.plan"
 local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
+local reader = require "oss.cli.reader"
 local recovery = require "oss.cli.recovery"
 local text_writer = require "oss.cli.text_writer"
 
@@ -155,7 +156,7 @@ end
 -- Reads the desired state and each bucket's rules now, each through the client of its region and endpoint. A
 -- bucket that cannot be read is named on stderr and left out; the others are still planned.
 -- -> client_for, plans, document, unread (buckets that failed) | nil, exit code
-local function make_plans(args)
+local function make_plans(args, program)
   local document, code = read_document(args.file, args.format)
   if not document then return nil, code end
   if document.kind ~= "state" then
@@ -183,15 +184,16 @@ local function make_plans(args)
     if err then return nil, failed(err) end
   end
   local plans, unread = {}, {}
-  for _, entry in ipairs(entries) do
-    local rules, err = current_rules(client_for(entry.settings), entry.bucket)
-    if rules then
-      local bucket_plan = plan.for_bucket(entry.bucket, entry.rules, rules, args.prune)
+  local answers = reader.read_all(entries, { jobs = args.jobs, program = program, client_for = client_for })
+  for index, entry in ipairs(entries) do
+    local answer = answers[index]
+    if answer.rules then
+      local bucket_plan = plan.for_bucket(entry.bucket, entry.rules, answer.rules, args.prune)
       bucket_plan.settings = entry.settings
       bucket_plan.region, bucket_plan.endpoint = entry.region, entry.endpoint
       plans[#plans + 1] = bucket_plan
     else
-      complain(diagnosis.read_failure(entry.bucket, err, document.format))
+      complain(diagnosis.read_failure(entry.bucket, answer.failure, document.format))
       unread[#unread + 1] = entry.bucket
     end
   end
@@ -205,8 +207,8 @@ local function report_unread(unread)
     table.concat(unread, ", ")))
 end
 
-function commands.plan(args)
-  local client_for, plans, _, unread = make_plans(args)
+function commands.plan(args, program)
+  local client_for, plans, _, unread = make_plans(args, program)
   if not client_for then return plans end
   say(plan.render(plans))
   io.stdout:flush()
@@ -280,7 +282,7 @@ local function save_lost(args, document, plans, tally)
 end
 
 function commands.apply(args, program)
-  local client_for, plans, document, unread = make_plans(args)
+  local client_for, plans, document, unread = make_plans(args, program)
   if not client_for then return plans end
   say(plan.render(plans))
   local counts = plan.count(plans)
@@ -319,6 +321,12 @@ end
 
 local function output_option(command)
   command:option("--output -o", "Output format: lua, json or xml.", "json"):choices(documents.FORMATS)
+end
+
+local function positive_integer(text)
+  local number = tonumber(text)
+  if not number or number < 1 or number % 1 ~= 0 then return nil, "--jobs expects a positive integer" end
+  return math.floor(number)
 end
 
 local function build_parser()
@@ -364,12 +372,10 @@ local function build_parser()
     format_option(command)
   end
   plan_command:flag("--detailed-exitcode", "Exit 3 when there are changes (0 when none).")
-  apply_command:option("--jobs -j", "Buckets applied at once, each in its own process.", "4")
-    :convert(function(text)
-      local number = tonumber(text)
-      if not number or number < 1 or number % 1 ~= 0 then return nil, "--jobs expects a positive integer" end
-      return math.floor(number)
-    end)
+  plan_command:option("--jobs -j", "Buckets read at once, each group in its own process.", "4")
+    :convert(positive_integer)
+  apply_command:option("--jobs -j", "Buckets read and applied at once, each group in its own process.", "4")
+    :convert(positive_integer)
   apply_command:flag("--no-progress", "No progress line, even on a terminal.")
 
   for _, command in ipairs { put, get, list, delete, plan_command, apply_command } do
@@ -387,6 +393,9 @@ function main.run(args, program)
     -- Internal: one of apply's worker processes (see oss.cli.apply).
     local buckets = { table.unpack(args, 3) }
     return apply.worker(args[2], buckets, clients.pool())
+  elseif args[1] == "_read-worker" then
+    -- Internal: one of the processes plan and apply read buckets with (see oss.cli.reader).
+    return reader.worker(args[2], { table.unpack(args, 3) }, clients.pool())
   end
   local parsed = build_parser():parse(args)
   return commands[parsed.command](parsed, program)
