@@ -64,13 +64,28 @@ function apply.run_bucket(client, bucket_plan, report)
   return true
 end
 
--- A rule as one line of JSON: JSON text holds no raw line break, so joining its lines keeps it whole.
-local function rule_line(rule)
-  return (documents.write("json", "rule", rule):gsub("\n%s*", " "))
+-- A lost rule may be its only copy: it goes through a file of its own, since a line longer than the pipe's atomic
+-- write (PIPE_BUF) could interleave with another worker's. The parent removes the file once it has read it.
+local function rule_file(rule)
+  local path = os.tmpname()
+  local file = assert(io.open(path, "wb"))
+  assert(file:write(documents.write("json", "rule", rule)))
+  assert(file:close())
+  return path
+end
+
+local function read_rule_file(path)
+  local file = assert(io.open(path, "rb"))
+  local text = file:read("*a")
+  file:close()
+  local document = assert(documents.parse(text, "previous.json"))
+  os.remove(path)
+  return document.value
 end
 
 --- Worker side: the line protocol on stdout for each event (tab-separated, one line each): event, bucket, action,
---- id, then for a failure the error's kind and text, the restore's error text and the previous rule (for "lost").
+--- id, then for a failure the error's kind and text, the restore's error text and a file holding the previous rule
+--- (for "lost").
 function apply.line_reporter(output)
   return function(event, bucket, action, id, err, outcome)
     local fields = { event, bucket, action, id }
@@ -80,7 +95,7 @@ function apply.line_reporter(output)
     end
     if event == "lost" then
       fields[7] = workers.field(tostring(outcome.restore_error))
-      fields[8] = rule_line(outcome.previous)
+      fields[8] = rule_file(outcome.previous)
     end
     workers.write_line(output, fields)
   end
@@ -105,7 +120,7 @@ local function run_workers(options, bucket_plans, on_event)
         on_event("done", fields[2], fields[3], fields[4])
       elseif fields[1] == "failed" or fields[1] == "restored" or fields[1] == "lost" then
         local err = { kind = fields[5], text = fields[6], restore_text = fields[7] }
-        if fields[1] == "lost" then err.previous = assert(documents.parse(fields[8], "previous.json")).value end
+        if fields[1] == "lost" then err.previous = read_rule_file(fields[8]) end
         on_event(fields[1], fields[2], fields[3], fields[4], err)
       end
     end)
