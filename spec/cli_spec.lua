@@ -385,6 +385,31 @@ describe("oss-inventory", function()
       assert.truthy(three and two and example and three < two and two < example, outputs[4])
     end)
 
+    it("prints the plan as one JSON document with -o json", function()
+      assert.are.equal(0, (run("apply " .. write_state("base", state_of(2, { "examplebucket" }), "lua"))))
+      local state = state_of(3, { "examplebucket" })
+      state.buckets.examplebucket[1] = numbered_rule(1, "weekly")
+      state.buckets["absent-bucket"] = {}
+      local code, out, err = run("plan -o json --detailed-exitcode " .. write_state("json-plan", state, "lua"))
+      assert.are.equal(1, code, err)
+      local document = cjson.decode(out)
+      assert.are.equal(1, document.format_version)
+      assert.are.same({ "absent-bucket" }, document.unread)
+      assert.are.same({ create = 1, replace = 1, delete = 0, unchanged = 1, unmanaged = 0 }, document.summary)
+      assert.are.equal(1, #document.buckets)
+      local actions = document.buckets[1].actions
+      assert.are.equal("examplebucket", document.buckets[1].bucket)
+      assert.are.same({ "replace", "create", "unchanged" }, { actions[1].action, actions[2].action, actions[3].action })
+      assert.are.same({ { change = "change", path = "Schedule.Frequency", before = "Daily", after = "Weekly" } },
+        actions[1].changes)
+      assert.are.same({}, actions[3].changes)
+      local added = {}
+      for _, change in ipairs(actions[2].changes) do added[change.path] = change.after end
+      assert.are.same({ "Size", "ETag" }, added["OptionalFields.Field"])
+      assert.are.equal(true, added.IsEnabled)
+      assert.truthy(out:find('"changes": []', 1, true), out)
+    end)
+
     it("applies buckets at once with --jobs, one after another with --jobs 1", function()
       -- Each put is held 0.5 s: only workers running side by side can have three buckets' puts in flight.
       local function first_puts(jobs)

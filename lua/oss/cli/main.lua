@@ -9,6 +9,7 @@ local desired = require "oss.cli.desired"
 local diagnosis = require "oss.cli.diagnosis"
 local documents = require "oss.cli.documents"
 local plan = require "oss.cli.plan"
+local plan_json = require "oss.cli.plan_json"
 local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
 local reader = require "oss.cli.reader"
@@ -210,7 +211,7 @@ end
 function commands.plan(args, program)
   local client_for, plans, _, unread = make_plans(args, program)
   if not client_for then return plans end
-  say(plan.render(plans))
+  say(args.output == "json" and plan_json.write(plans, unread) or plan.render(plans))
   io.stdout:flush()
   report_unread(unread)
   if #unread > 0 then return EXIT.failure end
@@ -372,6 +373,8 @@ local function build_parser()
     format_option(command)
   end
   plan_command:flag("--detailed-exitcode", "Exit 3 when there are changes (0 when none).")
+  plan_command:option("--output -o", "text (default), or json: the plan as one document for scripts.", "text")
+    :choices { "text", "json" }
   plan_command:option("--jobs -j", "Buckets read at once, each group in its own process.", "4")
     :convert(positive_integer)
   apply_command:option("--jobs -j", "Buckets read and applied at once, each group in its own process.", "4")
