@@ -56,6 +56,7 @@ demo: deps all
 # Medians and ratios against ali-oss, wrk and the OpenSSL and Expat limits (about a minute; not part of test).
 bench: deps all interop-deps
 	lua5.4 bench/run.lua $(abspath $(BUILD))
+	LUA_CPATH="$(abspath $(BUILD))/lua54/?.so;;" lua5.4 bench/plan_jobs.lua
 
 # make check: the specs under ASan+UBSan (LeakSanitizer on) and under valgrind, and the fuzz targets built.
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

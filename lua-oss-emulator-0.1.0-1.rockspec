@@ -37,6 +37,7 @@ build = {
     ["oss.emulator.http_server"] = "lua/oss/emulator/http_server.lua",
     ["oss.emulator.inventory"] = "lua/oss/emulator/inventory.lua",
     ["oss.emulator.journal"] = "lua/oss/emulator/journal.lua",
+    ["oss.emulator.region"] = "lua/oss/emulator/region.lua",
     ["oss.emulator.service"] = "lua/oss/emulator/service.lua",
     ["oss.emulator.store"] = "lua/oss/emulator/store.lua",
     ["oss.emulator.uri"] = "lua/oss/emulator/uri.lua",

@@ -4,6 +4,8 @@ local cjson = require "cjson"
 local data_chunk = require "oss.data_chunk"
 local support = require "spec.support.emulator"
 local text_writer = require "oss.cli.text_writer"
+-- The service stores StorageClass members sorted; compare rules the way the service means them.
+local normalised = require("oss.stored_form").rule
 
 local function shell_quote(text)
   return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
@@ -128,7 +130,7 @@ describe("oss-inventory", function()
     os.remove(workdir)
     assert(os.execute("mkdir -p " .. shell_quote(workdir)))
     local config = write_file(workdir .. "/emulator.lua", "return { journal_size = 2000 }\n")
-    local buckets = { "destination-bucket" }
+    local buckets = { "destination-bucket", "sh-bucket:cn-shanghai", "sh-destination:cn-shanghai" }
     for _, bucket in ipairs(BUCKETS) do buckets[#buckets + 1] = bucket end
     emulator = support.start { buckets = buckets, keys = { KEY_ID .. ":" .. SECRET }, config = config }
   end)
@@ -342,7 +344,7 @@ describe("oss-inventory", function()
       local before = last_request_id()
       code, out, err = run("apply --jobs 3 " .. state)
       assert.are.equal(0, code, err)
-      assert.truthy(out:find("Apply complete: 150 created, 0 replaced, 0 deleted.", 1, true), out)
+      assert.truthy(out:find("Apply complete: 150 created, 0 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
       assert.are.same({ GET = 3, PUT = 150, DELETE = 0 }, count_methods(requests_after(before)))
       for _, bucket in ipairs(BUCKETS) do assert.are.equal(50, #rules_on(bucket)) end
 
@@ -356,6 +358,60 @@ describe("oss-inventory", function()
       local seconds = now() - started
       print(("\n    plan + apply + apply + plan, 3 buckets x 50 rules: %.2f s"):format(seconds))
       assert.is_true(seconds < 60)
+    end)
+
+    it("reads buckets at once with plan --jobs, and prints the same plan, in the same order, as --jobs 1", function()
+      local state = state_of(2)
+      state.buckets["absent-bucket"] = { numbered_rule(1) }
+      local path = write_state("reading", state, "lua")
+      assert.are.equal(0, (run("put bucket-two " .. FIXTURES .. "rule.xml")))
+      local outputs, seconds = {}, {}
+      for _, jobs in ipairs { 1, 4 } do
+        -- Each list is held 0.5 s: one reader waits 2 s for the four, four readers side by side about 0.5 s.
+        emulator:faults { { method = "GET", delay = 0.5, times = 4 } }
+        local started_at, started = now(), last_request_id()
+        local code, out, err = run(("plan --jobs %d %s"):format(jobs, path))
+        seconds[jobs] = now() - started_at
+        assert.are.equal(1, code, err)
+        assert.truthy(err:find("absent-bucket: cannot read its rules: service error 404 NoSuchBucket", 1, true), err)
+        assert.are.equal(4, #requests_after(started))
+        outputs[jobs] = out
+      end
+      assert.is_true(seconds[1] >= 2, "one reader took " .. seconds[1])
+      assert.is_true(seconds[4] < seconds[1] - 1,
+        ("four readers took %.2f s, one %.2f s"):format(seconds[4], seconds[1]))
+      assert.are.equal(outputs[1], outputs[4])
+      assert.truthy(outputs[4]:find("absent-bucket", 1, true) == nil, outputs[4])
+      -- Sorted by bucket name, as --jobs 1 reads them.
+      local three = outputs[4]:find("bucket-three: 2 to create, 0 to replace, 0 to delete, 0 unchanged\n", 1, true)
+      local two = outputs[4]:find("bucket-two: 2 to create, 0 to replace, 0 to delete, 0 unchanged, 1 not in", 1, true)
+      local example = outputs[4]:find("examplebucket: 2 to create", 1, true)
+      assert.truthy(three and two and example and three < two and two < example, outputs[4])
+    end)
+
+    it("prints the plan as one JSON document with -o json", function()
+      assert.are.equal(0, (run("apply " .. write_state("base", state_of(2, { "examplebucket" }), "lua"))))
+      local state = state_of(3, { "examplebucket" })
+      state.buckets.examplebucket[1] = numbered_rule(1, "weekly")
+      state.buckets["absent-bucket"] = {}
+      local code, out, err = run("plan -o json --detailed-exitcode " .. write_state("json-plan", state, "lua"))
+      assert.are.equal(1, code, err)
+      local document = cjson.decode(out)
+      assert.are.equal(1, document.format_version)
+      assert.are.same({ "absent-bucket" }, document.unread)
+      assert.are.same({ create = 1, replace = 1, delete = 0, unchanged = 1, unmanaged = 0 }, document.summary)
+      assert.are.equal(1, #document.buckets)
+      local actions = document.buckets[1].actions
+      assert.are.equal("examplebucket", document.buckets[1].bucket)
+      assert.are.same({ "replace", "create", "unchanged" }, { actions[1].action, actions[2].action, actions[3].action })
+      assert.are.same({ { change = "change", path = "Schedule.Frequency", before = "Daily", after = "Weekly" } },
+        actions[1].changes)
+      assert.are.same({}, actions[3].changes)
+      local added = {}
+      for _, change in ipairs(actions[2].changes) do added[change.path] = change.after end
+      assert.are.same({ "Size", "ETag" }, added["OptionalFields.Field"])
+      assert.are.equal(true, added.IsEnabled)
+      assert.truthy(out:find('"changes": []', 1, true), out)
     end)
 
     it("applies buckets at once with --jobs, one after another with --jobs 1", function()
@@ -401,7 +457,7 @@ describe("oss-inventory", function()
       local before = last_request_id()
       code, out, err = run("apply --prune " .. state)
       assert.are.equal(0, code, err)
-      assert.truthy(out:find("Apply complete: 0 created, 1 replaced, 2 deleted.", 1, true), out)
+      assert.truthy(out:find("Apply complete: 0 created, 1 replaced, 2 deleted, 0 restored, 0 lost.", 1, true), out)
       local methods = {}
       for _, request in ipairs(requests_after(before)) do
         if request.method ~= "GET" then methods[#methods + 1] = request.method .. " " .. request.target end
@@ -415,25 +471,131 @@ describe("oss-inventory", function()
       assert.are.equal(0, (run("plan --prune --detailed-exitcode " .. state)))
     end)
 
-    it("finishes on a second run what a failed apply left part way", function()
+    it("puts a rule back when its replacement is refused, and finishes on a second run", function()
       assert.are.equal(0, (run("apply " .. write_state("first", state_of(5), "json"))))
       local state = write_state("second", state_of(5, nil, "weekly"), "json")
-      -- bucket-two's second put fails after its delete went through: that rule is gone, the rest not yet replaced.
+      -- bucket-two's first put is refused after its delete went through: the rule it replaced is put back.
       emulator:faults { { method = "PUT", bucket = "bucket-two", status = 403, code = "AccessDenied", times = 1 } }
       local code, out, err = run("apply --jobs 2 " .. state)
       assert.are.equal(1, code)
-      assert.truthy(err:find("bucket-two: replace rule-01 failed: service error 403 AccessDenied", 1, true), err)
-      assert.truthy(err:find("apply stopped part way: 0 created, 10 replaced, 0 deleted; run it again", 1, true), err)
+      assert.truthy(err:find("bucket-two: rule-01: replace failed (service error 403 AccessDenied", 1, true), err)
+      assert.truthy(err:find("); previous rule restored\n", 1, true), err)
+      assert.truthy(err:find("apply stopped part way: 0 created, 10 replaced, 0 deleted, 1 restored, 0 lost; "
+        .. "run it again", 1, true), err)
       assert.falsy(out:find("Apply complete", 1, true))
-      assert.are.equal(4, #rules_on("bucket-two"))
+      local frequencies = {}
+      for _, rule in ipairs(rules_on("bucket-two")) do frequencies[#frequencies + 1] = rule.Schedule.Frequency end
+      assert.are.same({ "Daily", "Daily", "Daily", "Daily", "Daily" }, frequencies)
 
       code, out, err = run("plan --detailed-exitcode " .. state)
       assert.are.equal(3, code, err)
-      assert.truthy(out:find("Plan: 1 to create, 4 to replace, 0 to delete, 10 unchanged.", 1, true), out)
+      assert.truthy(out:find("Plan: 0 to create, 5 to replace, 0 to delete, 10 unchanged.", 1, true), out)
       code, out, err = run("apply --jobs 2 " .. state)
       assert.are.equal(0, code, err)
-      assert.truthy(out:find("Apply complete: 1 created, 4 replaced, 0 deleted.", 1, true), out)
+      assert.truthy(out:find("Apply complete: 0 created, 5 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
       assert.are.equal(0, (run("plan --detailed-exitcode " .. state)))
+    end)
+
+    it("puts a rule back when the new one names a destination bucket that does not exist", function()
+      local state = state_of(2, { "examplebucket" })
+      assert.are.equal(0, (run("apply " .. write_state("two", state, "lua"))))
+      for _, rule in ipairs(state.buckets.examplebucket) do
+        rule.Schedule.Frequency = "Weekly"
+        rule.Destination.OSSBucketDestination.Bucket = "acs:oss:::no-such-bucket"
+      end
+      local code, out, err = run("apply " .. write_state("nowhere", state, "lua"))
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("examplebucket: rule-01: replace failed (service error 400 InvalidArgument: "
+        .. "Destination bucket acs:oss:::no-such-bucket does not exist.", 1, true), err)
+      assert.truthy(err:find("); previous rule restored\n", 1, true), err)
+      assert.truthy(err:find("0 created, 0 replaced, 0 deleted, 1 restored, 0 lost", 1, true), err)
+      assert.falsy(out:find("Apply complete", 1, true))
+      local stored = rules_on("examplebucket")
+      assert.are.same({ "rule-01", "rule-02" }, { stored[1].Id, stored[2].Id })
+      for _, rule in ipairs(stored) do
+        assert.are.equal("Daily", rule.Schedule.Frequency)
+        assert.are.equal("acs:oss:::destination-bucket", rule.Destination.OSSBucketDestination.Bucket)
+      end
+    end)
+
+    -- In this process (--jobs 1) and from worker processes (--jobs 2), which send the rule over their pipe.
+    for _, case in ipairs { { "lua", 1 }, { "json", 2 } } do
+      local format, jobs = case[1], case[2]
+      it(("saves a rule it could not put back in a %s recovery file, exit 4 (--jobs %d)"):format(format, jobs),
+        function()
+        local state = state_of(1, { "examplebucket", "bucket-two" })
+        assert.are.equal(0, (run("apply " .. write_state("kept", state, format))))
+        local before = numbered_rule(1)
+        local path = write_state("lossy", state_of(1, { "examplebucket", "bucket-two" }, "weekly"), format)
+        -- The put and the restore after it are both refused on examplebucket; bucket-two is replaced.
+        emulator:faults { { method = "PUT", bucket = "examplebucket", status = 403, code = "AccessDenied", times = 2 } }
+        local code, out, err = run(("apply --jobs %d %s"):format(jobs, path))
+        assert.are.equal(4, code, err)
+        assert.truthy(err:find("examplebucket: rule-01: replace failed (service error 403 AccessDenied", 1, true), err)
+        assert.truthy(err:find("putting the previous rule back failed too (service error 403 AccessDenied", 1, true),
+          err)
+        assert.truthy(err:find("0 created, 1 replaced, 0 deleted, 0 restored, 1 lost", 1, true), err)
+        local recovery = err:match("saved in (%S+): apply that file to restore them")
+        assert.are.equal(workdir .. "/lossy.recovery." .. format, recovery)
+        assert.falsy(out:find("Apply complete", 1, true))
+        assert.are.same({}, rules_on("examplebucket"))
+
+        -- The file holds exactly what is missing, and applying it puts it back.
+        code, out, err = run("validate " .. recovery)
+        assert.are.equal(0, code, err)
+        assert.truthy(out:find("ok (1 rule)", 1, true), out)
+        code, out, err = run("apply " .. recovery)
+        assert.are.equal(0, code, err)
+        assert.truthy(out:find("Apply complete: 1 created, 0 replaced", 1, true), out)
+        local stored = rules_on("examplebucket")
+        assert.are.equal(1, #stored)
+        assert.are.same(normalised(before), normalised(stored[1]))
+
+        -- A second loss never overwrites the first file.
+        emulator:faults { { method = "PUT", bucket = "examplebucket", status = 403, code = "AccessDenied", times = 2 } }
+        code, _, err = run(("apply --jobs %d %s"):format(jobs, path))
+        assert.are.equal(4, code, err)
+        assert.truthy(err:find("saved in " .. workdir .. "/lossy.recovery-2." .. format, 1, true), err)
+      end)
+    end
+
+    it("treats only NoSuchInventory as already deleted, not NoSuchBucket", function()
+      assert.are.equal(0, (run("apply " .. write_state("one", state_of(1, { "examplebucket" }), "lua"))))
+      local path = write_state("none", { buckets = { examplebucket = {} } }, "lua")
+      emulator:faults { { method = "DELETE", status = 404, code = "NoSuchBucket", times = 1 } }
+      local code, out, err = run("apply --prune " .. path)
+      assert.are.equal(1, code, out)
+      assert.truthy(err:find("examplebucket: delete rule-01 failed: service error 404 NoSuchBucket", 1, true), err)
+      emulator:faults { { method = "DELETE", status = 404, code = "NoSuchInventory", times = 1 } }
+      code, out, err = run("apply --prune " .. path)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Apply complete: 0 created, 0 replaced, 1 deleted", 1, true), out)
+    end)
+
+    it("plans and applies every bucket it can read, names the ones it cannot, and exits 1", function()
+      local state = state_of(2, { "examplebucket", "absent-bucket", "bucket-three" })
+      local path = write_state("partly", state, "json")
+      local code, out, err = run("plan --detailed-exitcode " .. path)
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("absent-bucket: cannot read its rules: service error 404 NoSuchBucket", 1, true), err)
+      assert.truthy(err:find("1 bucket(s) not planned, their rules could not be read: absent-bucket", 1, true), err)
+      assert.truthy(out:find("examplebucket: 2 to create", 1, true), out)
+      assert.truthy(out:find("bucket-three: 2 to create", 1, true), out)
+      assert.truthy(out:find("Plan: 4 to create, 0 to replace, 0 to delete, 0 unchanged.", 1, true), out)
+
+      code, out, err = run("apply " .. path)
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("absent-bucket: cannot read its rules", 1, true), err)
+      assert.truthy(err:find("apply stopped part way: 4 created, 0 replaced, 0 deleted, 0 restored, 0 lost", 1, true),
+        err)
+      assert.are.equal(2, #rules_on("examplebucket"))
+      assert.are.equal(2, #rules_on("bucket-three"))
+
+      -- Nothing left to change on the others: still exit 1, the unread bucket is not as wanted either.
+      code, out, err = run("apply " .. path)
+      assert.are.equal(1, code, err)
+      assert.truthy(out:find("No changes: 4 rules on 2 buckets are as wanted.", 1, true), out)
+      assert.truthy(err:find("could not be read: absent-bucket", 1, true), err)
     end)
 
     it("finishes on a second run an apply killed part way", function()
@@ -472,6 +634,106 @@ describe("oss-inventory", function()
     end)
   end)
 
+  describe("regions", function()
+    -- Rules for sh-bucket: its inventory goes to a bucket of its own region.
+    local function shanghai_rules(count, variant)
+      local rules = {}
+      for index = 1, count do
+        local rule = numbered_rule(index, variant)
+        rule.Destination.OSSBucketDestination.Bucket = "acs:oss:::sh-destination"
+        rules[index] = rule
+      end
+      return rules
+    end
+
+    local function shanghai_rules_on()
+      local code, out, err = run("list sh-bucket -o json --region cn-shanghai")
+      assert.are.equal(0, code, err)
+      return cjson.decode(out)
+    end
+
+    it("names the region a bucket is in when it is reached through another, and plans the others", function()
+      for _, format in ipairs { "lua", "json" } do
+        local state = { buckets = { examplebucket = { numbered_rule(1) }, ["sh-bucket"] = shanghai_rules(1) } }
+        local code, out, err = run("plan " .. write_state("unlocated", state, format))
+        assert.are.equal(1, code, err)
+        local element = format == "lua" and 'region = "cn-shanghai"' or '"region": "cn-shanghai"'
+        assert.truthy(err:find("sh-bucket: the bucket is in cn-shanghai (oss-cn-shanghai.aliyuncs.com): add "
+          .. element .. "\n", 1, true), err)
+        assert.truthy(out:find("examplebucket: 1 to create", 1, true), out)
+      end
+    end)
+
+    for _, jobs in ipairs { 1, 2 } do
+      it(("plans and applies buckets of two regions, one client each (--jobs %d)"):format(jobs), function()
+        local state = {
+          buckets = {
+            examplebucket = { numbered_rule(1), numbered_rule(2) },
+            ["sh-bucket"] = { region = "cn-shanghai", rules = shanghai_rules(3) },
+          },
+        }
+        local path = write_state("regions", state, "lua")
+        assert.are.equal(0, (run("validate " .. path)))
+        local code, out, err = run("plan --detailed-exitcode " .. path)
+        assert.are.equal(3, code, err)
+        assert.truthy(out:find("sh-bucket: 3 to create", 1, true), out)
+        code, out, err = run(("apply --jobs %d %s"):format(jobs, path))
+        assert.are.equal(0, code, err)
+        assert.truthy(out:find("Apply complete: 5 created, 0 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
+        assert.are.equal(3, #shanghai_rules_on())
+        assert.are.equal(2, #rules_on("examplebucket"))
+        -- Each request went to its bucket's region: the V4 scope names it.
+        for _, request in ipairs(emulator:requests()) do
+          local bucket = request.target:match("^/([^/?]+)")
+          local authorization
+          for _, pair in ipairs(request.headers) do
+            if pair[1] == "authorization" then authorization = pair[2] end
+          end
+          if bucket == "sh-bucket" or bucket == "examplebucket" then
+            local region = bucket == "sh-bucket" and "cn-shanghai" or "cn-hangzhou"
+            assert.truthy(authorization:find("/" .. region .. "/oss/", 1, true), authorization)
+          end
+        end
+        assert.are.equal(0, (run("plan --detailed-exitcode " .. path)))
+      end)
+    end
+
+    it("keeps a lost rule's region in the recovery file, so applying it reaches the bucket", function()
+      local state = { buckets = { ["sh-bucket"] = { region = "cn-shanghai", rules = shanghai_rules(1) } } }
+      assert.are.equal(0, (run("apply " .. write_state("sh", state, "json"))))
+      state.buckets["sh-bucket"].rules = shanghai_rules(1, "weekly")
+      emulator:faults { { method = "PUT", bucket = "sh-bucket", status = 503, code = "ServiceUnavailable", times = 6 } }
+      local code, _, err = run("apply " .. write_state("sh-weekly", state, "json"))
+      assert.are.equal(4, code, err)
+      local recovery = assert(err:match("saved in (%S+): apply"), err)
+      local saved = cjson.decode(read_file(recovery))
+      assert.are.equal("cn-shanghai", saved.buckets["sh-bucket"].region)
+      assert.are.equal("Daily", saved.buckets["sh-bucket"].rules[1].Schedule.Frequency)
+      assert.are.same({}, shanghai_rules_on())
+      assert.are.equal(0, (run("apply " .. recovery)))
+      assert.are.equal(1, #shanghai_rules_on())
+    end)
+
+    it("says what is wrong with a bucket's region or endpoint before sending anything", function()
+      local before = last_request_id()
+      local state = {
+        buckets = {
+          ["sh-bucket"] = { region = "oss-cn-shanghai", rules = {} },
+          examplebucket = { endpoint = "oss-cn-hangzhou.aliyuncs.com", rules = {}, zone = "a" },
+          ["bucket-two"] = { region = "cn-shanghai" },
+        },
+      }
+      local code, _, err = run("plan " .. write_state("badregions", state, "lua"))
+      assert.are.equal(2, code, err)
+      assert.truthy(err:find("buckets.sh-bucket.region: expected a region id such as cn-shanghai, got oss-cn-shanghai",
+        1, true), err)
+      assert.truthy(err:find("buckets.examplebucket.endpoint: expected http(s)://host[:port]", 1, true), err)
+      assert.truthy(err:find("buckets.examplebucket.zone: unknown element", 1, true), err)
+      assert.truthy(err:find("buckets.bucket-two.rules: expected a list of rules", 1, true), err)
+      assert.are.same({}, requests_after(before))
+    end)
+  end)
+
   describe("progress line", function()
     it("is shown on a terminal's stderr during apply, and not with --no-progress", function()
       local state = write_state("terminal", state_of(3, { "examplebucket", "bucket-two" }), "lua")
@@ -486,7 +748,7 @@ describe("oss-inventory", function()
       assert.truthy(text:find("\r\27[Kapply: 6/6  ", 1, true), text)
       assert.truthy(text:find("Apply complete: 6 created", 1, true), text)
       text = on_terminal("apply --no-progress --prune " .. write_state("empty", state_of(0, BUCKETS), "lua"))
-      assert.truthy(text:find("Apply complete: 0 created, 0 replaced, 6 deleted.", 1, true), text)
+      assert.truthy(text:find("Apply complete: 0 created, 0 replaced, 6 deleted, 0 restored, 0 lost.", 1, true), text)
       assert.falsy(text:find("\27[K", 1, true), text)
     end)
 

@@ -297,9 +297,10 @@ describe("oss emulator", function()
       assert.are.equal(404, (get(emu, "r1")))
     end)
 
-    it("reject a V4 scope whose region is not the bucket's", function()
+    it("reject a V4 scope whose region is not the bucket's as the service does: 403 naming its endpoint", function()
       local status, body, headers = get(emu, "r1", { region = "cn-shanghai" })
-      expect_error(status, body, headers, 400, "InvalidArgument")
+      expect_error(status, body, headers, 403, "AccessDenied")
+      assert.are.equal("oss-cn-hangzhou.aliyuncs.com", error_of(body).Endpoint)
     end)
   end)
 

@@ -17,6 +17,9 @@ function Error:__tostring()
     if self.code then parts[#parts + 1] = " " .. one_line(self.code) end
     if self.message then parts[#parts + 1] = ": " .. one_line(self.message) end
     local ids = {}
+    -- A wrong-region answer names the endpoint to use instead: the one thing that makes it actionable.
+    local endpoint = type(self.details) == "table" and self.details.Endpoint
+    if type(endpoint) == "string" then ids[#ids + 1] = "endpoint " .. one_line(endpoint) end
     if self.request_id then ids[#ids + 1] = "request id " .. one_line(self.request_id) end
     if self.ec then ids[#ids + 1] = "ec " .. one_line(self.ec) end
     if #ids > 0 then parts[#parts + 1] = " (" .. table.concat(ids, ", ") .. ")" end

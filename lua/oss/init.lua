@@ -2,6 +2,7 @@
 
 local Client = require "oss.client"
 require "oss.inventory" -- adds the inventory operations to Client
+require "oss.replace" -- adds replace_bucket_inventory, which never loses a rule
 
 return {
   VERSION = Client.VERSION,

@@ -34,6 +34,39 @@ function connection.settings(args, getenv)
   }
 end
 
+-- The region of a public OSS endpoint (https://oss-cn-hangzhou[-internal].aliyuncs.com), and whether it is internal.
+local function public_region(endpoint)
+  local host = endpoint and endpoint:match("^%a+://([^/:]+)")
+  local region = host and host:lower():match("^oss%-([a-z0-9%-]+)%.aliyuncs%.com$")
+  if not region then return nil end
+  local bare = region:gsub("%-internal$", "")
+  return bare, bare ~= region
+end
+
+--- The settings for a bucket that names its own region and/or endpoint (`nil` for the defaults). A region without
+--- an endpoint moves a public default endpoint to that region (keeping its scheme and -internal); any other default
+--- endpoint (a proxy, a private or emulated service) is kept, as it serves every region.
+function connection.located(settings, region, endpoint)
+  local out = {}
+  for name, value in pairs(settings) do out[name] = value end
+  if region then out.region = region end
+  if endpoint then
+    out.endpoint = endpoint
+  elseif region and out.endpoint then
+    local old_region, internal = public_region(out.endpoint)
+    if old_region then
+      out.endpoint = ("%s://oss-%s%s.aliyuncs.com"):format(out.endpoint:match("^(%a+)://"), region,
+        internal and "-internal" or "")
+    end
+  end
+  return out
+end
+
+--- A name for settings that selects the same client for the same region and endpoint.
+function connection.key(settings)
+  return tostring(settings.region) .. " " .. tostring(settings.endpoint)
+end
+
 --- A client from settings -> client | nil, err (validation)
 function connection.client(settings, getenv)
   getenv = getenv or os.getenv

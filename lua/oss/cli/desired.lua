@@ -1,4 +1,6 @@
--- Checks a desired-state document { buckets = { [bucket] = { rule, ... } } } and every rule in it, offline.
+-- Checks a desired-state document { buckets = { [bucket] = entry } } and every rule in it, offline. An entry is the
+-- list of the bucket's rules, or { region = "cn-shanghai", endpoint = "https://…", rules = { rule, ... } } for a
+-- bucket reached through other than the default region or endpoint.
 
 local oss = require "oss"
 local problems = require "oss.cli.problems"
@@ -40,6 +42,41 @@ function desired.rules_problems(rules, prefix, out)
   return out
 end
 
+local ENTRY_KEYS = { region = true, endpoint = true, rules = true }
+
+--- True when a bucket's entry is the { region, endpoint, rules } form rather than the bare list of rules.
+function desired.is_located(entry)
+  return type(entry) == "table" and (entry.rules ~= nil or entry.region ~= nil or entry.endpoint ~= nil)
+end
+
+--- The rules of a bucket's entry, in either form.
+function desired.rules_of(entry)
+  if desired.is_located(entry) then return entry.rules end
+  return entry
+end
+
+local function is_rule_list(rules)
+  return type(rules) == "table" and (next(rules) == nil or #rules > 0)
+end
+
+-- The problems of the { region, endpoint, rules } form's own elements.
+local function location_problems(entry, path, out)
+  for key in pairs(entry) do
+    if not ENTRY_KEYS[key] then
+      add(out, path .. "." .. tostring(key), "unknown element (expected region, endpoint or rules)")
+    end
+  end
+  local region = entry.region
+  if region ~= nil and (type(region) ~= "string" or not region:find("^[a-z0-9][a-z0-9%-]*$")
+      or region:find("^oss%-")) then
+    add(out, path .. ".region", "expected a region id such as cn-shanghai, got " .. tostring(region))
+  end
+  local endpoint = entry.endpoint
+  if endpoint ~= nil and (type(endpoint) ~= "string" or not endpoint:find("^https?://[^/%s]+/?$")) then
+    add(out, path .. ".endpoint", "expected http(s)://host[:port], got " .. tostring(endpoint))
+  end
+end
+
 --- Every problem of a desired-state value: { { path, reason }, ... }, empty when it can be planned.
 function desired.problems(state)
   local out = {}
@@ -57,12 +94,33 @@ function desired.problems(state)
     local path = "buckets." .. tostring(bucket)
     local reason = desired.bucket_problem(bucket)
     if reason then add(out, path, reason) end
-    local rules = state.buckets[bucket]
-    if type(rules) ~= "table" or (next(rules) ~= nil and #rules == 0) then
-      add(out, path, "expected a list of rules")
-    else
-      desired.rules_problems(rules, path, out)
+    local entry = state.buckets[bucket]
+    local rules_path = path
+    if desired.is_located(entry) then
+      location_problems(entry, path, out)
+      rules_path = path .. ".rules"
     end
+    local rules = desired.rules_of(entry)
+    if not is_rule_list(rules) then
+      add(out, rules_path, "expected a list of rules, or { region = , endpoint = , rules = { … } }")
+    else
+      desired.rules_problems(rules, rules_path, out)
+    end
+  end
+  return out
+end
+
+--- The buckets of a desired state, sorted by name: { { bucket, rules, region, endpoint }, ... } (region and
+--- endpoint nil for the defaults).
+function desired.entries(state)
+  local out = {}
+  for _, bucket in ipairs(desired.buckets(state)) do
+    local entry = state.buckets[bucket]
+    local located = desired.is_located(entry)
+    out[#out + 1] = {
+      bucket = bucket, rules = desired.rules_of(entry),
+      region = located and entry.region or nil, endpoint = located and entry.endpoint or nil,
+    }
   end
   return out
 end

@@ -56,18 +56,20 @@ local function is_list(value)
   return next(value) == nil or (#value > 0 and type(value[1]) == "table")
 end
 
--- Lua and JSON files hold one rule, a list of rules, or a desired state { buckets = { name = { rules } } }.
+-- Lua and JSON files hold one rule, a list of rules, or a desired state { buckets = { name = entry } }.
 local function classify(value, null)
   if type(value) ~= "table" then
     return nil, "expected a table (a rule, a list of rules, or { buckets = ... }), got " .. type(value)
   end
   if value.buckets ~= nil then
     if type(value.buckets) == "table" then
-      for bucket, rules in pairs(value.buckets) do
+      for _, entry in pairs(value.buckets) do
+        -- A bucket's entry is its list of rules, or { region, endpoint, rules } (see oss.cli.desired).
+        local rules = entry
+        if type(entry) == "table" and type(entry.rules) == "table" then rules = entry.rules end
         if type(rules) == "table" then
           for index, rule in ipairs(rules) do rules[index] = shape.normalise(shape.RULE, rule, null) end
         end
-        value.buckets[bucket] = rules
       end
     end
     return { kind = "state", value = value }

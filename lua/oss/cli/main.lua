@@ -1,16 +1,23 @@
--- The oss-inventory command: subcommands, their options, and exit codes (0 ok, 1 service/network, 2 usage, 3 changes).
+-- The oss-inventory command: subcommands, their options, and exit codes (0 ok, 1 service/network, 2 usage, 3 changes,
+-- 4 rules lost: see the recovery file).
 
 local argparse = require "argparse"
 local apply = require "oss.cli.apply"
+local clients = require "oss.cli.clients"
 local connection = require "oss.cli.connection"
 local desired = require "oss.cli.desired"
+local diagnosis = require "oss.cli.diagnosis"
 local documents = require "oss.cli.documents"
 local plan = require "oss.cli.plan"
+local plan_json = require "oss.cli.plan_json"
 local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
+local reader = require "oss.cli.reader"
+local recovery = require "oss.cli.recovery"
+local text_writer = require "oss.cli.text_writer"
 
 local VERSION = require "oss.version"
-local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3 }
+local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3, lost = 4 }
 local PROGRAM = "oss-inventory"
 local PAST = { create = "created", replace = "replaced", delete = "deleted" }
 
@@ -139,7 +146,7 @@ function commands.validate(args)
         local count = document.kind == "rule" and 1 or #document.value
         if document.kind == "state" then
           count = 0
-          for _, rules in pairs(document.value.buckets) do count = count + #rules end
+          for _, entry in ipairs(desired.entries(document.value)) do count = count + #entry.rules end
         end
         say(("%s: ok (%d %s)\n"):format(file, count, count == 1 and "rule" or "rules"))
       end
@@ -148,8 +155,10 @@ function commands.validate(args)
   return result
 end
 
--- Reads the desired state and each bucket's rules now. -> client, plans | nil, exit code
-local function make_plans(args)
+-- Reads the desired state and each bucket's rules now, each through the client of its region and endpoint. A
+-- bucket that cannot be read is named on stderr and left out; the others are still planned.
+-- -> client_for, plans, document, unread (buckets that failed) | nil, exit code
+local function make_plans(args, program)
   local document, code = read_document(args.file, args.format)
   if not document then return nil, code end
   if document.kind ~= "state" then
@@ -161,58 +170,149 @@ local function make_plans(args)
     report_problems(args.file, list)
     return nil, EXIT.usage
   end
-  local client, client_code = new_client(args)
-  if not client then return nil, client_code end
-  local plans = {}
-  for _, bucket in ipairs(desired.buckets(document.value)) do
-    local rules, err = current_rules(client, bucket)
-    if not rules then return nil, failed(err) end
-    plans[#plans + 1] = plan.for_bucket(bucket, document.value.buckets[bucket], rules, args.prune)
+  -- Every client is made before any bucket is read: wrong connection settings are a usage error, nothing sent.
+  local base, client_for = connection.settings(args), clients.pool()
+  local entries = desired.entries(document.value)
+  for _, entry in ipairs(entries) do
+    entry.settings = connection.located(base, entry.region, entry.endpoint)
+    local client, err = client_for(entry.settings)
+    if not client then
+      if entry.region or entry.endpoint then err.message = ("buckets.%s: %s"):format(entry.bucket, err.message) end
+      return nil, failed(err)
+    end
   end
-  return client, plans
+  if #entries == 0 then
+    local _, err = client_for(base)
+    if err then return nil, failed(err) end
+  end
+  local plans, unread = {}, {}
+  local answers = reader.read_all(entries, { jobs = args.jobs, program = program, client_for = client_for })
+  for index, entry in ipairs(entries) do
+    local answer = answers[index]
+    if answer.rules then
+      local bucket_plan = plan.for_bucket(entry.bucket, entry.rules, answer.rules, args.prune)
+      bucket_plan.settings = entry.settings
+      bucket_plan.region, bucket_plan.endpoint = entry.region, entry.endpoint
+      plans[#plans + 1] = bucket_plan
+    else
+      complain(diagnosis.read_failure(entry.bucket, answer.failure, document.format))
+      unread[#unread + 1] = entry.bucket
+    end
+  end
+  return client_for, plans, document, unread
 end
 
-function commands.plan(args)
-  local client, plans = make_plans(args)
-  if not client then return plans end
-  say(plan.render(plans))
+-- After the plan: which buckets it leaves out, so the last line of a failed run says so.
+local function report_unread(unread)
+  if #unread == 0 then return end
+  complain(("%d bucket(s) not planned, their rules could not be read: %s"):format(#unread,
+    table.concat(unread, ", ")))
+end
+
+function commands.plan(args, program)
+  local client_for, plans, _, unread = make_plans(args, program)
+  if not client_for then return plans end
+  say(args.output == "json" and plan_json.write(plans, unread) or plan.render(plans))
+  io.stdout:flush()
+  report_unread(unread)
+  if #unread > 0 then return EXIT.failure end
   if args.detailed_exitcode and plan.count(plans).changes > 0 then return EXIT.changes end
   return EXIT.ok
 end
 
+-- What an apply did, counted as it is reported, and the rules it lost by bucket (for the recovery file).
+local function apply_tally()
+  return { create = 0, replace = 0, delete = 0, restored = 0, lost = 0, failures = 0, lost_rules = {} }
+end
+
+local function tally_line(tally)
+  return ("%d created, %d replaced, %d deleted, %d restored, %d lost"):format(tally.create, tally.replace,
+    tally.delete, tally.restored, tally.lost)
+end
+
+local function record(tally, event, bucket, action, id, err)
+  if event == "done" then
+    tally[action] = tally[action] + 1
+    say(("%s: %s %s\n"):format(bucket, PAST[action], id))
+    io.stdout:flush()
+    return
+  end
+  tally.failures = tally.failures + 1
+  if event == "restored" then
+    tally.restored = tally.restored + 1
+    complain(("%s: %s: replace failed (%s); previous rule restored"):format(bucket, id, err.text))
+  elseif event == "lost" then
+    tally.lost = tally.lost + 1
+    local rules = tally.lost_rules[bucket] or {}
+    rules[#rules + 1] = err.previous
+    tally.lost_rules[bucket] = rules
+    complain(("%s: %s: replace failed (%s); putting the previous rule back failed too (%s)")
+      :format(bucket, id, err.text, err.restore_text))
+  else
+    complain(("%s: %s %s failed: %s"):format(bucket, action, id, err.text))
+  end
+end
+
+-- The lost rules as a desired state's buckets, each with the region and endpoint its entry named.
+local function lost_buckets(plans, lost_rules)
+  local out = {}
+  for _, bucket_plan in ipairs(plans) do
+    local rules = lost_rules[bucket_plan.bucket]
+    if rules and (bucket_plan.region or bucket_plan.endpoint) then
+      out[bucket_plan.bucket] = { region = bucket_plan.region, endpoint = bucket_plan.endpoint, rules = rules }
+    elseif rules then
+      out[bucket_plan.bucket] = rules
+    end
+  end
+  return out
+end
+
+-- The lost rules go to a recovery file in the input's format; applying it puts them back. -> exit code
+local function save_lost(args, document, plans, tally)
+  local format = document.format == "json" and "json" or "lua"
+  local buckets = lost_buckets(plans, tally.lost_rules)
+  local path, reason = recovery.write(args.file, format, buckets)
+  if path then
+    complain(("%d rule(s) removed and not put back; they are saved in %s: apply that file to restore them")
+      :format(tally.lost, path))
+  else
+    complain(("%d rule(s) removed and not put back, and the recovery file cannot be written (%s): they follow")
+      :format(tally.lost, reason))
+    io.stderr:write(text_writer.write(format, nil, { buckets = buckets }))
+  end
+  return EXIT.lost
+end
+
 function commands.apply(args, program)
-  local client, plans = make_plans(args)
-  if not client then return plans end
+  local client_for, plans, document, unread = make_plans(args, program)
+  if not client_for then return plans end
   say(plan.render(plans))
   local counts = plan.count(plans)
-  if counts.changes == 0 then return EXIT.ok end
+  if counts.changes == 0 then
+    io.stdout:flush()
+    report_unread(unread)
+    return #unread > 0 and EXIT.failure or EXIT.ok
+  end
   io.stdout:flush()
   local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
-  local done = { create = 0, replace = 0, delete = 0 }
-  local failures = 0
+  local tally = apply_tally()
   local crashed = apply.run({
-    jobs = args.jobs, program = program, settings = connection.settings(args), client = client,
+    jobs = args.jobs, program = program, client_for = client_for,
     on_event = function(event, bucket, action, id, err)
       shown:clear()
-      if event == "done" then
-        done[action] = done[action] + 1
-        say(("%s: %s %s\n"):format(bucket, PAST[action], id))
-        io.stdout:flush()
-      else
-        failures = failures + 1
-        complain(("%s: %s %s failed: %s"):format(bucket, action, id, err.text))
-      end
-      shown:step(event == "failed", bucket .. " " .. action .. " " .. id)
+      record(tally, event, bucket, action, id, err)
+      shown:step(event ~= "done", bucket .. " " .. action .. " " .. id)
     end,
   }, plans)
   shown:finish()
-  local line = ("%d created, %d replaced, %d deleted"):format(done.create, done.replace, done.delete)
   if crashed > 0 then complain(("%d worker process(es) stopped without reporting"):format(crashed)) end
-  if failures > 0 or crashed > 0 then
-    complain(("apply stopped part way: %s; run it again to finish"):format(line))
+  report_unread(unread)
+  if tally.failures > 0 or crashed > 0 or #unread > 0 then
+    complain(("apply stopped part way: %s; run it again to finish"):format(tally_line(tally)))
+    if tally.lost > 0 then return save_lost(args, document, plans, tally) end
     return EXIT.failure
   end
-  say(("Apply complete: %s.\n"):format(line))
+  say(("Apply complete: %s.\n"):format(tally_line(tally)))
   return EXIT.ok
 end
 
@@ -225,10 +325,17 @@ local function output_option(command)
   command:option("--output -o", "Output format: lua, json or xml.", "json"):choices(documents.FORMATS)
 end
 
+local function positive_integer(text)
+  local number = tonumber(text)
+  if not number or number < 1 or number % 1 ~= 0 then return nil, "--jobs expects a positive integer" end
+  return math.floor(number)
+end
+
 local function build_parser()
   local parser = argparse(PROGRAM, "Manage OSS bucket inventory rules from scripts and pipelines.")
     :epilog("Exit codes: 0 success, 1 service or network failure, 2 usage or validation error, "
-      .. "3 plan has changes (with --detailed-exitcode).")
+      .. "3 plan has changes (with --detailed-exitcode), 4 apply removed rules it could not put back "
+      .. "(they are in the recovery file it names).")
   parser:flag("--version", "Print the version and exit."):action(function()
     say(PROGRAM .. " " .. VERSION .. "\n")
     os.exit(EXIT.ok)
@@ -271,12 +378,12 @@ local function build_parser()
     format_option(command)
   end
   plan_command:flag("--detailed-exitcode", "Exit 3 when there are changes (0 when none).")
-  apply_command:option("--jobs -j", "Buckets applied at once, each in its own process.", "4")
-    :convert(function(text)
-      local number = tonumber(text)
-      if not number or number < 1 or number % 1 ~= 0 then return nil, "--jobs expects a positive integer" end
-      return math.floor(number)
-    end)
+  plan_command:option("--output -o", "text (default), or json: the plan as one document for scripts.", "text")
+    :choices { "text", "json" }
+  plan_command:option("--jobs -j", "Buckets read at once, each group in its own process.", "4")
+    :convert(positive_integer)
+  apply_command:option("--jobs -j", "Buckets read and applied at once, each group in its own process.", "4")
+    :convert(positive_integer)
   apply_command:flag("--no-progress", "No progress line, even on a terminal.")
 
   for _, command in ipairs { put, get, list, delete, plan_command, apply_command } do
@@ -287,15 +394,26 @@ end
 
 local main = {}
 
+-- Internal: the argparse parser run builds (spec/reference_spec.lua reads its flags).
+main._build_parser = build_parser
+
+-- args[first], args[first + 1], ... as a list (table.unpack is not in Lua 5.1).
+local function words_from(args, first)
+  local words = {}
+  for index = first, #args do words[#words + 1] = args[index] end
+  return words
+end
+
 --- Runs the command line `args` (without the program name); `program` is the list of words that started this
 --- program (interpreter, its options, script), which apply's workers are started with.
 --- -> exit code
 function main.run(args, program)
   if args[1] == "_apply-worker" then
     -- Internal: one of apply's worker processes (see oss.cli.apply).
-    local buckets = {}
-    for index = 3, #args do buckets[#buckets + 1] = args[index] end
-    return apply.worker(args[2], buckets, connection.client)
+    return apply.worker(args[2], words_from(args, 3), clients.pool())
+  elseif args[1] == "_read-worker" then
+    -- Internal: one of the processes plan and apply read buckets with (see oss.cli.reader).
+    return reader.worker(args[2], words_from(args, 3), clients.pool())
   end
   local parsed = build_parser():parse(args)
   return commands[parsed.command](parsed, program)

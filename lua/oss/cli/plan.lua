@@ -15,19 +15,20 @@ local function is_scalar_array(value)
   return #value > 0 and type(value[1]) ~= "table"
 end
 
--- The leaves of a rule as path = text, arrays of values as one leaf, empty elements (SSE-OSS) as {}.
-local function flatten(value, path, out)
+-- The leaves of a rule as path = text, arrays of values as one leaf, empty elements (SSE-OSS) as {}; `raw` gets the
+-- leaves' values under the same paths, for a machine-readable plan.
+local function flatten(value, path, out, raw)
   if type(value) ~= "table" then
-    out[path] = value_text(value)
+    out[path], raw[path] = value_text(value), value
   elseif next(value) == nil then
-    out[path] = "{}"
+    out[path], raw[path] = "{}", value
   elseif is_scalar_array(value) then
     local items = {}
     for index, item in ipairs(value) do items[index] = value_text(item) end
-    out[path] = "[" .. table.concat(items, ", ") .. "]"
+    out[path], raw[path] = "[" .. table.concat(items, ", ") .. "]", value
   else
     for key, item in pairs(value) do
-      flatten(item, path == "" and tostring(key) or (path .. "." .. tostring(key)), out)
+      flatten(item, path == "" and tostring(key) or (path .. "." .. tostring(key)), out, raw)
     end
   end
   return out
@@ -40,11 +41,13 @@ local function sorted_keys(map)
   return keys
 end
 
---- What turns `current` into `wanted`: { { sign = "+" | "-" | "~", path, before, after } }, empty when equal.
+--- What turns `current` into `wanted`: { { sign = "+" | "-" | "~", path, before, after, old_value, new_value } }
+--- (before and after as text), empty when equal.
 function plan.changes(current, wanted)
   -- compared as the service stores them, so its own spelling of a value is no change
-  local before = current and flatten(stored_form.rule(current), "", {}) or {}
-  local after = wanted and flatten(stored_form.rule(wanted), "", {}) or {}
+  local old_values, new_values = {}, {}
+  local before = current and flatten(stored_form.rule(current), "", {}, old_values) or {}
+  local after = wanted and flatten(stored_form.rule(wanted), "", {}, new_values) or {}
   local union = {}
   for key in pairs(before) do union[key] = true end
   for key in pairs(after) do union[key] = true end
@@ -53,7 +56,8 @@ function plan.changes(current, wanted)
     local old, new = before[path], after[path]
     if old ~= new then
       local sign = (old == nil and "+") or (new == nil and "-") or "~"
-      out[#out + 1] = { sign = sign, path = path, before = old, after = new }
+      out[#out + 1] = { sign = sign, path = path, before = old, after = new, old_value = old_values[path],
+        new_value = new_values[path] }
     end
   end
   return out

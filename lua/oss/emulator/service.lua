@@ -7,6 +7,7 @@ local clock = require "oss.emulator.clock"
 local errors = require "oss.emulator.errors"
 local faults = require "oss.emulator.faults"
 local inventory = require "oss.emulator.inventory"
+local region = require "oss.emulator.region"
 local uri = require "oss.emulator.uri"
 
 local M = {}
@@ -95,6 +96,10 @@ function Service:serve(request, target)
   local bucket = self.store:bucket(target.bucket)
   if not bucket then
     return nil, errors.new("NoSuchBucket", nil, { extra = { { "BucketName", target.bucket } } })
+  end
+  local requested = region.requested(request.headers)
+  if requested and requested ~= bucket.region then
+    return nil, region.wrong_region(bucket)
   end
   local identity, refused = auth.authenticate({
     method = request.method,
