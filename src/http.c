@@ -385,28 +385,28 @@ static int push_failure(lua_State *L, const char *message, const char *code)
 
 /* ---- the userdata ---- */
 
-static oss_http *check_http(lua_State *L)
+/* The userdata: the transfer state, and a mark set while http:request runs. Reading the request runs Lua
+ * (metamethods, and finalizers whenever Lua allocates), which could close the handle or start another request on
+ * it while this one holds pointers into it. */
+typedef struct {
+    oss_http http; /* first, so the userdata is also an oss_http */
+    int busy;
+} http_handle;
+
+static http_handle *check_handle(lua_State *L)
 {
     return luaL_checkudata(L, 1, OSS_HTTP_TYPE);
 }
 
-static oss_http *check_open_http(lua_State *L)
+static oss_http *check_http(lua_State *L)
 {
-    oss_http *http = check_http(L);
-    if (http->curl == NULL)
-        luaL_error(L, "attempt to use a closed " OSS_HTTP_TYPE);
-    return http;
+    return &check_handle(L)->http;
 }
 
-/* http:request(request [, options]) -> response | nil, message, code
- * options: the transport's own fields (timeouts, TLS, proxies, response size), read there instead of in request. */
-static int http_request_method(lua_State *L)
+/* Runs with the handle marked busy, under lua_pcall from http_request_method. */
+static int perform_request(lua_State *L)
 {
-    oss_http *http = check_open_http(L);
-    luaL_checktype(L, 2, LUA_TTABLE);
-    if (!lua_isnoneornil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
-    lua_settop(L, 3);
+    oss_http *http = check_http(L);
     luaL_checkstack(L, 24, NULL);
     oss_http_request request;
     read_request(L, &request);
@@ -431,10 +431,42 @@ static int http_request_method(lua_State *L)
     return 1;
 }
 
+/* http:request(request [, options]) -> response | nil, message, code
+ * options: the transport's own fields (timeouts, TLS, proxies, response size), read there instead of in request.
+ * The work runs under lua_pcall with the handle marked busy, and the mark is cleared before returning or
+ * re-raising: an error never leaves the handle locked, and a request or close from inside this one is refused. */
+static int http_request_method(lua_State *L)
+{
+    http_handle *handle = check_handle(L);
+    if (handle->http.curl == NULL)
+        return luaL_error(L, "attempt to use a closed " OSS_HTTP_TYPE);
+    if (handle->busy)
+        return luaL_error(L, "%s: used while a request is being prepared", OSS_HTTP_TYPE);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    luaL_checkstack(L, 5, NULL);
+    lua_pushcfunction(L, perform_request);
+    for (int i = 1; i <= 3; i++)
+        lua_pushvalue(L, i); /* the originals stay below: index 1 keeps the handle alive after the call */
+    handle->busy = 1;
+    int status = lua_pcall(L, 3, LUA_MULTRET, 0);
+    handle->busy = 0;
+    if (status != 0)
+        return lua_error(L);
+    return lua_gettop(L) - 3;
+}
+
 /* close and __gc: safe to call any number of times. */
 static int http_close(lua_State *L)
 {
-    oss_http *http = check_http(L);
+    http_handle *handle = check_handle(L);
+    /* A request in progress points into the handle. (__gc cannot see a busy handle: the request's stack still
+     * references it.) */
+    if (handle->busy)
+        return luaL_error(L, "%s: cannot close while a request is being prepared", OSS_HTTP_TYPE);
+    oss_http *http = &handle->http;
     if (http->curl != NULL) {
         curl_easy_cleanup(http->curl);
         http->curl = NULL;
@@ -457,8 +489,9 @@ static int http_tostring(lua_State *L)
 /* http() -> handle | nil, message */
 static int http_new(lua_State *L)
 {
-    oss_http *http = oss_newuserdata(L, sizeof *http);
-    memset(http, 0, sizeof *http);
+    http_handle *handle = oss_newuserdata(L, sizeof *handle);
+    memset(handle, 0, sizeof *handle);
+    oss_http *http = &handle->http;
     oss_buffer_init(&http->header_lines);
     oss_buffer_init(&http->configured.ca_file);
     oss_buffer_init(&http->configured.proxy);

@@ -257,7 +257,11 @@ static void anchor_names(lua_State *L, oss_element *element)
 
 oss_schema *oss_check_schema(lua_State *L, int index)
 {
-    return luaL_checkudata(L, index, OSS_SCHEMA_TYPE);
+    oss_schema *schema = luaL_checkudata(L, index, OSS_SCHEMA_TYPE);
+    /* A finalizer (or an exit hook) can reach a schema after its __gc: refuse it rather than walk a freed tree. */
+    if (schema->collected)
+        luaL_error(L, "%s: used after it was collected", OSS_SCHEMA_TYPE);
+    return schema;
 }
 
 const oss_element *oss_find_child(const oss_element *parent, const char *name, size_t length)
@@ -270,9 +274,13 @@ const oss_element *oss_find_child(const oss_element *parent, const char *name, s
     return NULL;
 }
 
+/* Idempotent: a resurrected schema's __gc may run again (Lua 5.1 and LuaJIT run it once per mark). */
 static int schema_gc(lua_State *L)
 {
-    oss_schema *schema = oss_check_schema(L, 1);
+    oss_schema *schema = luaL_checkudata(L, 1, OSS_SCHEMA_TYPE);
+    if (schema->collected)
+        return 0;
+    schema->collected = 1;
     element_free(&schema->root);
     oss_buffer_free(&schema->output);
     luaL_unref(L, LUA_REGISTRYINDEX, schema->names_ref);
@@ -282,8 +290,10 @@ static int schema_gc(lua_State *L)
 
 static int schema_tostring(lua_State *L)
 {
-    oss_schema *schema = oss_check_schema(L, 1);
-    lua_pushfstring(L, "%s: %s %p", OSS_SCHEMA_TYPE, schema->root.name ? schema->root.name : "?", (void *)schema);
+    /* Not oss_check_schema: tostring of a collected schema (in an error message, say) answers instead of raising. */
+    oss_schema *schema = luaL_checkudata(L, 1, OSS_SCHEMA_TYPE);
+    lua_pushfstring(L, "%s: %s %p", OSS_SCHEMA_TYPE, schema->root.name ? schema->root.name : "(collected)",
+                    (void *)schema);
     return 1;
 }
 

@@ -71,11 +71,12 @@ typedef struct {
     size_t element_count; /* every element of the tree, numbered by oss_element.index */
     oss_buffer output;    /* the writer's scratch space, reused across calls */
     int names_ref;        /* registry reference to the table that keeps every element's lua_name alive */
+    int collected;        /* set by __gc: a finalizer can resurrect the userdata, whose tree is then gone */
 } oss_schema;
 
 #define OSS_SCHEMA_TYPE "oss.schema"
 
-/* Returns the schema userdata at `index`, raising a Lua error if it is not one. */
+/* Returns the schema userdata at `index`, raising a Lua error if it is not one or if it was already collected. */
 oss_schema *oss_check_schema(lua_State *L, int index);
 
 /* The child of `parent` called `name`, or NULL. */

@@ -34,6 +34,9 @@ typedef struct {
     long long dates_seconds;
     int date_refs[DATE_KINDS];
     int closed;
+    /* Set for the whole of a signing call. Reading the request runs Lua (metamethods, and finalizers whenever Lua
+     * allocates), which could sign or close with this signer while its scratch holds the outer call's pointers. */
+    int busy;
 } oss_signer;
 
 /* ---- the signer's scratch ---- */
@@ -280,6 +283,8 @@ static oss_signer *check_signer(lua_State *L)
         signer = luaL_checkudata(L, 1, OSS_SIGNER_TYPE);
     if (signer->closed)
         luaL_error(L, "%s: used after close", OSS_SIGNER_TYPE);
+    if (!signer->busy)
+        luaL_error(L, "%s: signing entered without its guard", OSS_SIGNER_TYPE); /* see guarded_sign */
     if (!oss_sign_crypto_acquire(&signer->crypto))
         luaL_error(L, "%s: OpenSSL could not set up SHA-256 and HMAC", OSS_SIGNER_TYPE);
     return signer;
@@ -602,12 +607,49 @@ static int signer_sign_v1_request(lua_State *L)
     return sign_v1(L, 1);
 }
 
+/* What every signing method runs as: upvalue 1 is the signing closure itself, upvalue 2 whether it is a positional
+ * form. It marks the signer busy, runs the closure under lua_pcall, and clears the mark before returning or
+ * re-raising, so an error (a bad field, a raising metamethod, out of memory) never leaves the signer locked, and a
+ * call made from inside the signing one (a metamethod, a finalizer) is refused instead of reusing its scratch. */
+static int guarded_sign(lua_State *L)
+{
+    oss_signer *signer = luaL_checkudata(L, 1, OSS_SIGNER_TYPE);
+    if (signer->closed)
+        return luaL_error(L, "%s: used after close", OSS_SIGNER_TYPE);
+    if (signer->busy)
+        return luaL_error(L, "%s: called again while signing", OSS_SIGNER_TYPE);
+    /* Argument errors are raised here, outside the pcall, so they still name the method. */
+    if (lua_toboolean(L, lua_upvalueindex(2))) {
+        luaL_checktype(L, ARG_CREDENTIALS, LUA_TTABLE);
+        lua_settop(L, ARG_CREDENTIALS);
+    } else {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_settop(L, 3);
+    }
+    int arguments = lua_gettop(L);
+    luaL_checkstack(L, arguments + 1, "signing a request");
+    lua_pushvalue(L, lua_upvalueindex(1));
+    for (int i = 1; i <= arguments; i++)
+        lua_pushvalue(L, i); /* the originals stay below: index 1 keeps the signer alive after the call */
+    signer->busy = 1;
+    int status = lua_pcall(L, arguments, LUA_MULTRET, 0);
+    signer->busy = 0;
+    if (status != 0)
+        return lua_error(L);
+    return lua_gettop(L) - arguments;
+}
+
 /* ---- the oss.signer type ---- */
 
 /* close, __close and __gc: idempotent; the cached key is wiped before the memory goes back. */
 static int signer_close(lua_State *L)
 {
     oss_signer *signer = luaL_checkudata(L, 1, OSS_SIGNER_TYPE);
+    /* Closing frees the scratch the running call points into. (__gc cannot see a busy signer: a signing call's
+     * stack still references it.) */
+    if (signer->busy)
+        return luaL_error(L, "%s: cannot close while signing", OSS_SIGNER_TYPE);
     oss_sign_crypto_release(&signer->crypto);
     release_secret(L, signer);
     forget_dates(L, signer);
@@ -648,9 +690,13 @@ static int signer_new(lua_State *L)
 
 /* ---- module functions; upvalue 1 is a private signer lending its scratch buffers ---- */
 
-static oss_signer *scratch_signer(lua_State *L)
+/* The scratch signer's busy mark is set while canonical_query collects its map: Lua may run a finalizer then (on
+ * any allocation), and one that called uri_encode or canonical_query would reset the scratch under it. */
+static oss_signer *scratch_signer(lua_State *L, const char *function)
 {
     oss_signer *signer = lua_touserdata(L, lua_upvalueindex(1));
+    if (signer->busy)
+        luaL_error(L, "%s: called again while canonical_query runs", function);
     reset_scratch(signer);
     return signer;
 }
@@ -660,7 +706,7 @@ static int lua_uri_encode(lua_State *L)
 {
     size_t length;
     const char *text = luaL_checklstring(L, 1, &length);
-    oss_signer *signer = scratch_signer(L);
+    oss_signer *signer = scratch_signer(L, "uri_encode");
     oss_uri_encode(&signer->out, text, length, lua_toboolean(L, 2));
     if (signer->out.failed)
         return luaL_error(L, "uri_encode: out of memory");
@@ -668,16 +714,33 @@ static int lua_uri_encode(lua_State *L)
     return 1;
 }
 
-/* canonical_query(map) -> "a=1&b&c%2F=x": encoded, sorted by encoded key */
-static int lua_canonical_query(lua_State *L)
+/* canonical_query's work, under lua_pcall: (map, scratch signer) -> the query. */
+static int canonical_query_step(lua_State *L)
 {
-    luaL_checktype(L, 1, LUA_TTABLE);
-    oss_signer *signer = scratch_signer(L);
+    oss_signer *signer = lua_touserdata(L, 2);
     oss_canonical_collect_query(L, &signer->canonical, 1, OSS_QUERY_ENCODED, 0);
     oss_canonical_append_query(&signer->canonical, &signer->out);
     if (scratch_failed(signer))
         return luaL_error(L, "canonical_query: out of memory");
     lua_pushlstring(L, signer->out.data, signer->out.length);
+    return 1;
+}
+
+/* canonical_query(map) -> "a=1&b&c%2F=x": encoded, sorted by encoded key. The mark is cleared before any error is
+ * re-raised, so a failed call never locks the scratch. */
+static int lua_canonical_query(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    oss_signer *signer = scratch_signer(L, "canonical_query");
+    lua_pushcfunction(L, canonical_query_step);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    signer->busy = 1;
+    int status = lua_pcall(L, 2, 1, 0);
+    signer->busy = 0;
+    if (status != 0)
+        return lua_error(L);
     return 1;
 }
 
@@ -696,14 +759,15 @@ void oss_open_sign(lua_State *L)
     static const struct {
         const char *name;
         lua_CFunction function;
+        int positional;
     } signing_methods[] = {
-        {"sign_v4", signer_sign_v4},
-        {"sign_v1", signer_sign_v1},
-        {"sign_v4_request", signer_sign_v4_request},
-        {"sign_v1_request", signer_sign_v1_request},
+        {"sign_v4", signer_sign_v4, 0},
+        {"sign_v1", signer_sign_v1, 0},
+        {"sign_v4_request", signer_sign_v4_request, 1},
+        {"sign_v1_request", signer_sign_v1_request, 1},
     };
     oss_define_type(L, OSS_SIGNER_TYPE, metamethods, methods);
-    luaL_checkstack(L, UPVALUE_COUNT + 2, "registering the signer");
+    luaL_checkstack(L, UPVALUE_COUNT + 3, "registering the signer");
     luaL_getmetatable(L, OSS_SIGNER_TYPE);
     lua_getfield(L, -1, "__index");
     for (size_t i = 0; i < sizeof signing_methods / sizeof signing_methods[0]; i++) {
@@ -714,6 +778,8 @@ void oss_open_sign(lua_State *L)
             lua_pushstring(L, oss_canonical_known_spelling(which));
         lua_pushliteral(L, UNSIGNED_PAYLOAD);
         lua_pushcclosure(L, signing_methods[i].function, UPVALUE_COUNT);
+        lua_pushboolean(L, signing_methods[i].positional);
+        lua_pushcclosure(L, guarded_sign, 2);
         lua_setfield(L, -2, signing_methods[i].name);
     }
     lua_pop(L, 2);
