@@ -69,11 +69,14 @@ local function argument_list(options, port_file)
   if options.config then
     args[#args + 1], args[#args + 2] = "--config", options.config
   end
+  if options.request_timeout then
+    args[#args + 1], args[#args + 2] = "--request-timeout", tostring(options.request_timeout)
+  end
   return args
 end
 
 -- options: { buckets = { "name[:region[:owner]]" | { name, region, owner } }, keys = { "id:secret[:token]" | {...} },
---            tls = { cert, key }, data = file, config = file, port = n,
+--            tls = { cert, key }, data = file, config = file, port = n, request_timeout = seconds,
 --            program = shell command starting the emulator (default: the repository's, under LuaJIT) }
 -- -> emulator handle { endpoint, port, pid, log_path }; raises when the emulator does not come up.
 function M.start(options)

@@ -109,6 +109,11 @@ local ROUTES = {
 
 -- name: the path after /-/emulator/; query: decoded parameters.
 function M.handle(service, request, name, query)
+  -- A browser adds Origin to every cross-site POST, PUT and DELETE: a web page must not reset the emulator (and
+  -- wipe --data) or script its faults. Tools and specs send no Origin.
+  if request.headers.origin and request.method ~= "GET" then
+    return refuse(403, "requests from a web page (with an Origin header) are refused on the admin path")
+  end
   local route = ROUTES[name]
   if not route then
     return refuse(404, "no admin route /-/emulator/" .. name)

@@ -1,8 +1,9 @@
 -- Replaces a file atomically and durably: temporary file beside it, fsync, rename over, fsync the directory.
 local M = {}
 
--- LuaJIT's FFI reaches fsync(2), which plain Lua cannot; without it the rename is still atomic, only not durable.
-local posix
+-- LuaJIT's FFI reaches open(2) with O_EXCL and fsync(2), which plain Lua cannot; without it the temporary file's
+-- name is still unguessable and the rename atomic, only not durable.
+local posix, ffi_int
 do
   local ok, ffi = pcall(require, "ffi")
   if ok then
@@ -10,13 +11,15 @@ do
       int open(const char *path, int flags, ...);
       int fsync(int fd);
       int close(int fd);
-      int getpid(void);
     ]])
     posix = ffi.C
+    -- A Lua number passed to a variadic C function arrives as a double; open(2) reads its mode as an int.
+    ffi_int = function(number) return ffi.new("int", number) end
   end
 end
 
-local O_RDONLY = 0
+local O_RDONLY, O_WRONLY, O_CREAT, O_EXCL = 0, 1, 64, 128 -- Linux's values
+local PRIVATE_MODE = 384 -- 0600
 
 local function sync(path)
   if not posix then
@@ -38,17 +41,35 @@ local function directory_of(path)
   return path:match("^(.*)/[^/]*$") or "."
 end
 
-local counter = 0
-
+-- A name beside `path` no one can guess ahead of time, so nobody can plant a symlink there for the write to follow.
 local function temporary_name(path)
-  counter = counter + 1
-  local pid = posix and posix.getpid() or math.random(1, 1e9)
-  return string.format("%s.tmp-%d-%d", path, pid, counter)
+  local random = io.open("/dev/urandom", "rb")
+  local bytes = random and random:read(12)
+  if random then random:close() end
+  if not bytes or #bytes ~= 12 then
+    return nil, "cannot read /dev/urandom for a temporary name"
+  end
+  return path .. ".tmp-" .. bytes:gsub(".", function(byte) return ("%02x"):format(byte:byte()) end)
+end
+
+-- Creates the temporary file, refusing one that exists already (O_EXCL, where the FFI reaches open(2)).
+local function create(temporary)
+  if posix then
+    local fd = posix.open(temporary, O_WRONLY + O_CREAT + O_EXCL, ffi_int(PRIVATE_MODE))
+    if fd < 0 then
+      return nil, "cannot create " .. temporary .. " (it exists, or the folder is not writable)"
+    end
+    posix.close(fd)
+  end
+  return io.open(temporary, "wb")
 end
 
 function M.write(path, bytes)
-  local temporary = temporary_name(path)
-  local file, message = io.open(temporary, "wb")
+  local temporary, name_message = temporary_name(path)
+  if not temporary then
+    return nil, name_message
+  end
+  local file, message = create(temporary)
   if not file then
     return nil, message
   end

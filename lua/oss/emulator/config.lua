@@ -6,6 +6,8 @@ local M = {}
 M.DEFAULT_REGION = "cn-hangzhou"
 M.DEFAULT_OWNER = "1000000000000000"
 M.DEFAULT_JOURNAL_SIZE = 100
+-- How long a request's head and body may take to arrive, so a stalled client cannot hold a connection for good.
+M.DEFAULT_REQUEST_TIMEOUT = 10
 
 local function split_colons(text, count)
   local parts, start = {}, 1
@@ -76,6 +78,7 @@ function M.normalise(options)
     tls = options.tls,
     accounts = options.accounts or {},
     journal_size = options.journal_size or M.DEFAULT_JOURNAL_SIZE,
+    request_timeout = options.request_timeout or M.DEFAULT_REQUEST_TIMEOUT,
     buckets = {},
     keys = {},
   }
@@ -88,6 +91,9 @@ function M.normalise(options)
   end
   if type(result.journal_size) ~= "number" or result.journal_size < 1 then
     error("journal_size must be a positive number", 0)
+  end
+  if type(result.request_timeout) ~= "number" or not (result.request_timeout > 0) then
+    error("request_timeout must be a positive number of seconds", 0)
   end
   local seen = {}
   for index, entry in ipairs(options.buckets or {}) do

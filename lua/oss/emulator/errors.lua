@@ -42,8 +42,43 @@ end
 
 local ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
 
+local REPLACEMENT = "\239\191\189" -- U+FFFD
+
+-- The length of the character XML accepts at text[index], or nil: a C0 control other than tab, LF and CR,
+-- a byte that is not well-formed UTF-8, an overlong form, a surrogate, past U+10FFFF, U+FFFE or U+FFFF.
+local function character_length(text, index)
+  local first = text:byte(index)
+  if first < 0x80 then
+    return (first >= 32 or first == 9 or first == 10 or first == 13) and 1 or nil
+  end
+  local length = (first >= 0xC2 and first <= 0xDF) and 2 or (first >= 0xE0 and first <= 0xEF) and 3
+    or (first >= 0xF0 and first <= 0xF4) and 4 or nil
+  if not length then return nil end
+  for offset = 1, length - 1 do
+    local byte = text:byte(index + offset)
+    if not byte or byte < 0x80 or byte > 0xBF then return nil end
+  end
+  local second = text:byte(index + 1)
+  if (first == 0xE0 and second < 0xA0) or (first == 0xED and second > 0x9F) or (first == 0xF0 and second < 0x90)
+    or (first == 0xF4 and second > 0x8F) then
+    return nil
+  end
+  local piece = text:sub(index, index + length - 1)
+  if piece == "\239\191\190" or piece == "\239\191\191" then return nil end
+  return length
+end
+
+-- Text an XML parser accepts whatever bytes it came from (an error may echo a request's bytes): markup escaped,
+-- and anything XML does not take as a character replaced by U+FFFD.
 local function escape(text)
-  return (tostring(text):gsub("[&<>\"']", ESCAPES))
+  text = tostring(text)
+  local out, index = {}, 1
+  while index <= #text do
+    local length = character_length(text, index)
+    out[#out + 1] = length and text:sub(index, index + length - 1) or REPLACEMENT
+    index = index + (length or 1)
+  end
+  return (table.concat(out):gsub("[&<>\"']", ESCAPES))
 end
 
 local function element(name, value)

@@ -70,13 +70,22 @@ local function received_headers(headers)
   return list, map
 end
 
-local function read_body(stream)
+local function time_left(deadline)
+  return math.max(0, deadline - cqueues.monotime())
+end
+
+-- The body, whole, before `deadline`; nil, "too large" past MAX_BODY_BYTES; nil, why when it is cut short or
+-- too slow: a partial body is never handed on as if it were complete.
+local function read_body(stream, declared, deadline)
   local parts, size = {}, 0
   while true do
-    local chunk, message = stream:get_next_chunk()
+    local chunk, message = stream:get_next_chunk(time_left(deadline))
     if chunk == nil then
       if message then
-        return nil, message
+        return nil, tostring(message)
+      end
+      if declared and size ~= declared then
+        return nil, "body cut short"
       end
       return table.concat(parts)
     end
@@ -86,6 +95,18 @@ local function read_body(stream)
     end
     parts[#parts + 1] = chunk
   end
+end
+
+-- The announced length: a number, false for none, or nil when it is not a plain decimal.
+local function declared_length(headers)
+  local value = headers:get("content-length")
+  if value == nil then
+    return false
+  end
+  if not value:find("^%d+$") or #value > 15 then
+    return nil
+  end
+  return tonumber(value)
 end
 
 -- Closes the socket under lua-http's feet: its own close would first answer the open stream with a 503.
@@ -102,6 +123,20 @@ local function reset_connection(stream)
   end
   socket:close()
   connection.socket = nil
+end
+
+-- Drops a request that is not (or no longer) read: the socket is closed and the stream marked closed, so that
+-- lua-http neither waits for the rest of it nor tries to answer it on a dead connection (its own shutdown would
+-- spin there).
+local function abandon(stream)
+  local connection = stream.connection
+  if connection.socket then
+    connection.socket:close()
+    connection.socket = nil
+  end
+  if stream.state ~= "closed" then
+    stream:set_state("closed")
+  end
 end
 
 local function response_headers(answer, content_length)
@@ -141,11 +176,26 @@ local function write_answer(stream, answer)
   end
 end
 
-local function on_stream(handler)
+local function on_stream(handler, request_timeout)
   return function(_, stream)
-    local headers = assert(stream:get_headers())
+    local deadline = cqueues.monotime() + request_timeout
+    local headers = stream:get_headers(request_timeout)
+    if not headers then
+      -- A head that did not arrive in time (or at all): nothing to answer.
+      return abandon(stream)
+    end
     local list, map = received_headers(headers)
-    local body, body_error = read_body(stream)
+    local declared = declared_length(headers)
+    local body, body_error
+    if declared == nil or (declared and declared > MAX_BODY_BYTES) then
+      -- Refused from its head alone: the body is not waited for, and the connection closes after the answer.
+      body_error = "too large"
+    else
+      body, body_error = read_body(stream, declared or nil, deadline)
+      if body_error and body_error ~= "too large" then
+        return abandon(stream)
+      end
+    end
     local request = {
       method = headers:get(":method"),
       target = headers:get(":path"),
@@ -160,13 +210,18 @@ local function on_stream(handler)
       cqueues.sleep(answer.delay)
     end
     write_answer(stream, answer)
+    if request.body_too_large then
+      -- The rest of the body was never read, so nothing after it on this connection could be told apart.
+      abandon(stream)
+    end
   end
 end
 
 local Server = {}
 Server.__index = Server
 
--- options: { host, port, tls = { cert, key } | nil, handler = function(request) -> answer, on_error }
+-- options: { host, port, tls = { cert, key } | nil, request_timeout = seconds, handler = function(request) -> answer,
+--            on_error }
 -- With a certificate the port also answers plain HTTP (lua-http tells them apart by the first bytes), so the
 -- admin path stays reachable by tools without TLS.
 function M.new(options)
@@ -189,7 +244,7 @@ function M.new(options)
     ctx = context,
     version = 1.1,
     reuseaddr = true,
-    onstream = on_stream(options.handler),
+    onstream = on_stream(options.handler, options.request_timeout or 10),
     onerror = function(_, context_object, operation, err)
       if options.on_error then
         options.on_error(operation, err, context_object)

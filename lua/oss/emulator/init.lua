@@ -14,7 +14,7 @@ Emulator.__index = Emulator
 
 -- options: { host, port, buckets = { "name:region:owner" | { name, region, owner } },
 --            keys = { "id:secret:token" | { id, secret, token } }, tls = { cert, key }, data = file,
---            accounts = { [owner] = { incremental_inventory = false } }, journal_size = 100 }
+--            accounts = { [owner] = { incremental_inventory = false } }, journal_size = 100, request_timeout = 10 }
 function M.new(options)
   local settings = config.normalise(options or {})
   local self = setmetatable({ settings = settings }, Emulator)
@@ -39,6 +39,7 @@ function Emulator:start()
     host = self.settings.host,
     port = self.settings.port,
     tls = self.settings.tls,
+    request_timeout = self.settings.request_timeout,
     handler = function(request)
       return self.service:handle_safely(request)
     end,

@@ -12,6 +12,7 @@ local uri = require "oss.emulator.uri"
 
 local M = {}
 
+local JOURNAL_BODY_BYTES = 64 * 1024
 local ADMIN_PREFIX = "/-/emulator/"
 
 local OPERATIONS = {
@@ -176,7 +177,9 @@ function Service:handle(request)
     method = request.method,
     target = request.target,
     headers = request.header_list,
-    body = request.body,
+    -- Bounded, so a flood of large requests (signed or not) cannot grow the journal without end.
+    body = request.body:sub(1, JOURNAL_BODY_BYTES),
+    body_size = #request.body,
   }
   local bucket, key, host_id = addressing.resolve(request.headers.host, path, function(name)
     return self.store:bucket(name) ~= nil
