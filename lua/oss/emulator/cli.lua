@@ -24,10 +24,15 @@ local function parser()
   p:option("--port-file", "Write the port to this file (atomically) once listening.")
   p:option("--watch-pid", "Exit when the process with this id is gone.")
     :convert(tonumber)
+  p:option("--request-timeout", "Seconds a request's head and body may take to arrive (default 10).")
+    :convert(tonumber)
   p:option("--journal-size", "How many received requests the admin path keeps.")
     :convert(tonumber)
   return p
 end
+
+-- Internal: the argparse parser main uses (spec/reference_spec.lua reads its flags).
+M._parser = parser
 
 local function settings_from(arguments)
   local settings = {}
@@ -60,6 +65,7 @@ local function settings_from(arguments)
   end
   settings.data = arguments.data or settings.data
   settings.journal_size = arguments.journal_size or settings.journal_size
+  settings.request_timeout = arguments.request_timeout or settings.request_timeout
   return settings
 end
 
