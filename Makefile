@@ -25,7 +25,7 @@ luajit_INCDIR ?= /usr/include/luajit-2.1
 LUA_PATH_DEV = $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_PATH := $(LUA_PATH_DEV)
 
-.PHONY: all $(RUNTIMES) deps interop-deps test $(addprefix test-,$(RUNTIMES)) demo bench rock clean
+.PHONY: all $(RUNTIMES) deps interop-deps test $(addprefix test-,$(RUNTIMES)) demo bench rock docs clean
 .PHONY: check check-sanitizers check-valgrind fuzz fuzz-targets
 
 all: $(RUNTIMES)
@@ -102,6 +102,10 @@ rock:
 	cd $(BUILD)/rocks && for rockspec in $(CURDIR)/lua-oss-scm-1.rockspec $(CURDIR)/lua-oss-emulator-scm-1.rockspec; do \
 		GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="url.$(CURDIR)/.insteadOf" GIT_CONFIG_VALUE_0="$(ROCK_URL)" \
 		luarocks pack "$$rockspec" || exit 1; done
+
+# Writes the rule's element table of docs/reference.md from lua/oss/schema/inventory.lua.
+docs:
+	lua5.4 tools/reference-schema.lua docs/reference.md
 
 clean:
 	rm -rf $(BUILD)

@@ -45,14 +45,30 @@ local function option_type(options, name, expected)
   return nil
 end
 
+-- Every option oss.new reads: these are type-checked here, the others where they are used (oss.credentials for
+-- the key, oss.retry for the retry policy). docs/reference.md lists exactly these; spec/reference_spec.lua checks it.
+local OPTION_TYPES = {
+  region = "string", endpoint = "string", signature_version = "string", path_style = "boolean",
+  cname = "boolean", clock = "function", transport = "function", connect_timeout = "number",
+  timeout = "number", ssl_verify = "boolean", ca_file = "string", proxy = "string", no_proxy = "string",
+  max_response_size = "number", warn = "function", getenv = "function",
+}
+local OTHER_OPTIONS = {
+  "access_key_id", "access_key_secret", "security_token", "credentials_provider", -- oss.credentials
+  "max_attempts", "retry_base_delay", "retry_max_delay", "sleep", "random", -- oss.retry
+}
+
+--- Internal: the names of every option oss.new reads, sorted.
+function Client._option_names()
+  local names = {}
+  for name in pairs(OPTION_TYPES) do names[#names + 1] = name end
+  for _, name in ipairs(OTHER_OPTIONS) do names[#names + 1] = name end
+  table.sort(names)
+  return names
+end
+
 local function check_option_types(options)
-  local expected = {
-    region = "string", endpoint = "string", signature_version = "string", path_style = "boolean",
-    cname = "boolean", clock = "function", transport = "function", connect_timeout = "number",
-    timeout = "number", ssl_verify = "boolean", ca_file = "string", proxy = "string", no_proxy = "string",
-    max_response_size = "number", warn = "function", getenv = "function",
-  }
-  for name, kind in pairs(expected) do
+  for name, kind in pairs(OPTION_TYPES) do
     local err = option_type(options, name, kind)
     if err then return err end
   end
