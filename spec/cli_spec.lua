@@ -410,6 +410,35 @@ describe("oss-inventory", function()
       assert.truthy(out:find('"changes": []', 1, true), out)
     end)
 
+    it("applies exactly a plan saved with --out, and refuses it once a bucket has changed", function()
+      assert.are.equal(0, (run("apply " .. write_state("saved-base", state_of(2), "json"))))
+      local state = state_of(2, nil, "weekly")
+      state.buckets["sh-bucket"] = { region = "cn-shanghai", rules = {} }
+      local path = write_state("saved", state, "json")
+      local saved = workdir .. "/saved.plan"
+      local code, out, err = run(("plan --out %s %s"):format(saved, path))
+      assert.are.equal(0, code, err)
+      assert.truthy(err:find("saved the plan to " .. saved, 1, true), err)
+      assert.truthy(out:find("Plan: 0 to create, 6 to replace, 0 to delete, 0 unchanged.", 1, true), out)
+
+      -- The desired state changes after the plan: the saved plan, not the file, is what apply carries out.
+      write_state("saved", state_of(2), "json")
+      local before = last_request_id()
+      code, out, err = run("apply --jobs 2 " .. saved)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Apply complete: 0 created, 6 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
+      assert.are.same({ GET = 4 + 6, PUT = 6, DELETE = 6 }, count_methods(requests_after(before)))
+      assert.are.equal("Weekly", rules_on("bucket-two")[1].Schedule.Frequency)
+
+      -- Applied once, the buckets are no longer what the plan was made from: a second apply changes nothing.
+      before = last_request_id()
+      code, _, err = run("apply " .. saved)
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("bucket-two: its rules changed since the plan was made", 1, true), err)
+      assert.truthy(err:find("the saved plan no longer matches 3 bucket(s); nothing was changed", 1, true), err)
+      assert.are.same({ GET = 4, PUT = 0, DELETE = 0 }, count_methods(requests_after(before)))
+    end)
+
     it("applies buckets at once with --jobs, one after another with --jobs 1", function()
       -- Each put is held 0.5 s: only workers running side by side can have three buckets' puts in flight.
       local function first_puts(jobs)

@@ -13,6 +13,7 @@ local plan_json = require "oss.cli.plan_json"
 local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
 local reader = require "oss.cli.reader"
+local saved_plan = require "oss.cli.saved_plan"
 local recovery = require "oss.cli.recovery"
 local text_writer = require "oss.cli.text_writer"
 
@@ -190,7 +191,7 @@ local function make_plans(args, program)
     local answer = answers[index]
     if answer.rules then
       local bucket_plan = plan.for_bucket(entry.bucket, entry.rules, answer.rules, args.prune)
-      bucket_plan.settings = entry.settings
+      bucket_plan.settings, bucket_plan.digest = entry.settings, saved_plan.digest(answer.rules)
       bucket_plan.region, bucket_plan.endpoint = entry.region, entry.endpoint
       plans[#plans + 1] = bucket_plan
     else
@@ -209,12 +210,24 @@ local function report_unread(unread)
 end
 
 function commands.plan(args, program)
-  local client_for, plans, _, unread = make_plans(args, program)
+  local client_for, plans, document, unread = make_plans(args, program)
   if not client_for then return plans end
   say(args.output == "json" and plan_json.write(plans, unread) or plan.render(plans))
   io.stdout:flush()
   report_unread(unread)
-  if #unread > 0 then return EXIT.failure end
+  if #unread > 0 then
+    if args.out then complain(("plan not saved to %s: some buckets could not be read"):format(args.out)) end
+    return EXIT.failure
+  end
+  if args.out then
+    local ok, reason = saved_plan.write(args.out, args.file, document.format, plans)
+    if not ok then
+      complain(("cannot save the plan to %s: %s"):format(args.out, reason))
+      return EXIT.failure
+    end
+    -- On stderr: stdout stays the plan alone (JSON with -o json).
+    complain(("saved the plan to %s; `oss-inventory apply %s` applies exactly it"):format(args.out, args.out))
+  end
   if args.detailed_exitcode and plan.count(plans).changes > 0 then return EXIT.changes end
   return EXIT.ok
 end
@@ -267,8 +280,8 @@ local function lost_buckets(plans, lost_rules)
 end
 
 -- The lost rules go to a recovery file in the input's format; applying it puts them back. -> exit code
-local function save_lost(args, document, plans, tally)
-  local format = document.format == "json" and "json" or "lua"
+local function save_lost(args, input_format, plans, tally)
+  local format = input_format == "json" and "json" or "lua"
   local buckets = lost_buckets(plans, tally.lost_rules)
   local path, reason = recovery.write(args.file, format, buckets)
   if path then
@@ -282,9 +295,8 @@ local function save_lost(args, document, plans, tally)
   return EXIT.lost
 end
 
-function commands.apply(args, program)
-  local client_for, plans, document, unread = make_plans(args, program)
-  if not client_for then return plans end
+-- Applies plans (made now or saved): prints them, carries them out, counts and reports. -> exit code
+local function carry_out(args, program, client_for, plans, format, unread)
   say(plan.render(plans))
   local counts = plan.count(plans)
   if counts.changes == 0 then
@@ -308,11 +320,50 @@ function commands.apply(args, program)
   report_unread(unread)
   if tally.failures > 0 or crashed > 0 or #unread > 0 then
     complain(("apply stopped part way: %s; run it again to finish"):format(tally_line(tally)))
-    if tally.lost > 0 then return save_lost(args, document, plans, tally) end
+    if tally.lost > 0 then return save_lost(args, format, plans, tally) end
     return EXIT.failure
   end
   say(("Apply complete: %s.\n"):format(tally_line(tally)))
   return EXIT.ok
+end
+
+-- A saved plan is applied only while every bucket still has the rules it was made from. -> exit code
+local function apply_saved(args, program, saved)
+  local client_for = clients.pool()
+  for _, bucket_plan in ipairs(saved.buckets) do
+    local client, err = client_for(bucket_plan.settings)
+    if not client then return failed(err) end
+  end
+  local answers = reader.read_all(saved.buckets, { jobs = args.jobs, program = program, client_for = client_for })
+  local stale = 0
+  for index, bucket_plan in ipairs(saved.buckets) do
+    local answer = answers[index]
+    if answer.failure then
+      complain(diagnosis.read_failure(bucket_plan.bucket, answer.failure, saved.format))
+      stale = stale + 1
+    elseif saved_plan.digest(answer.rules) ~= bucket_plan.digest then
+      complain(("%s: its rules changed since the plan was made"):format(bucket_plan.bucket))
+      stale = stale + 1
+    end
+  end
+  if stale > 0 then
+    complain(("%s: the saved plan no longer matches %d bucket(s); nothing was changed: run plan again")
+      :format(args.file, stale))
+    return EXIT.failure
+  end
+  return carry_out(args, program, client_for, saved.buckets, saved.format, {})
+end
+
+function commands.apply(args, program)
+  local saved, reason = saved_plan.read(args.file)
+  if reason then
+    complain(("%s: %s"):format(args.file, reason))
+    return EXIT.usage
+  end
+  if saved then return apply_saved(args, program, saved) end
+  local client_for, plans, document, unread = make_plans(args, program)
+  if not client_for then return plans end
+  return carry_out(args, program, client_for, plans, document.format, unread)
 end
 
 local function format_option(command)
@@ -368,11 +419,14 @@ local function build_parser()
   local plan_command = parser:command("plan", "Show what apply would change to reach the desired state in FILE.")
   local apply_command = parser:command("apply", "Change the buckets to the desired state in FILE.")
   for _, command in ipairs { plan_command, apply_command } do
-    command:argument("file", "Desired state: { buckets = { [bucket] = { rule, ... } } } in Lua or JSON.")
+    command:argument("file", "Desired state: { buckets = { [bucket] = { rule, ... } } } in Lua or JSON "
+      .. "(for apply, also a plan saved by plan --out).")
     command:flag("--prune", "Also delete rules the file does not name.")
     format_option(command)
   end
   plan_command:flag("--detailed-exitcode", "Exit 3 when there are changes (0 when none).")
+  plan_command:option("--out", "Also save the plan to FILE, for `apply FILE` to apply exactly that plan.")
+    :argname("<file>")
   plan_command:option("--output -o", "text (default), or json: the plan as one document for scripts.", "text")
     :choices { "text", "json" }
   plan_command:option("--jobs -j", "Buckets read at once, each group in its own process.", "4")
