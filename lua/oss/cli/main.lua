@@ -4,6 +4,7 @@
 local argparse = require "argparse"
 local apply = require "oss.cli.apply"
 local clients = require "oss.cli.clients"
+local confirm = require "oss.cli.confirm"
 local connection = require "oss.cli.connection"
 local desired = require "oss.cli.desired"
 local diagnosis = require "oss.cli.diagnosis"
@@ -295,8 +296,22 @@ local function save_lost(args, input_format, plans, tally)
   return EXIT.lost
 end
 
+-- A plan made now is carried out only once approved: --auto-approve, or "yes" typed on a terminal. A saved plan was
+-- approved when it was reviewed (as Terraform treats one). -> true, or nil, exit code
+local function approved(args, saved)
+  if saved or args.auto_approve then return true end
+  if not confirm.stdin_is_terminal() then
+    complain("apply needs --auto-approve when its input is not a terminal (nothing was changed); "
+      .. "or save the plan with plan --out FILE and apply FILE")
+    return nil, EXIT.usage
+  end
+  if confirm.ask(io.stdin, io.stdout) then return true end
+  complain("apply cancelled: nothing was changed")
+  return nil, EXIT.failure
+end
+
 -- Applies plans (made now or saved): prints them, carries them out, counts and reports. -> exit code
-local function carry_out(args, program, client_for, plans, format, unread)
+local function carry_out(args, program, client_for, plans, format, unread, saved)
   say(plan.render(plans))
   local counts = plan.count(plans)
   if counts.changes == 0 then
@@ -305,6 +320,8 @@ local function carry_out(args, program, client_for, plans, format, unread)
     return #unread > 0 and EXIT.failure or EXIT.ok
   end
   io.stdout:flush()
+  local ok, code = approved(args, saved)
+  if not ok then return code end
   local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
   local tally = apply_tally()
   local crashed = apply.run({
@@ -351,7 +368,7 @@ local function apply_saved(args, program, saved)
       :format(args.file, stale))
     return EXIT.failure
   end
-  return carry_out(args, program, client_for, saved.buckets, saved.format, {})
+  return carry_out(args, program, client_for, saved.buckets, saved.format, {}, true)
 end
 
 function commands.apply(args, program)
@@ -433,6 +450,7 @@ local function build_parser()
     :convert(positive_integer)
   apply_command:option("--jobs -j", "Buckets read and applied at once, each group in its own process.", "4")
     :convert(positive_integer)
+  apply_command:flag("--auto-approve", "Apply without asking; required when the input is not a terminal.")
   apply_command:flag("--no-progress", "No progress line, even on a terminal.")
 
   for _, command in ipairs { put, get, list, delete, plan_command, apply_command } do
