@@ -67,6 +67,7 @@ build = {
     ["oss.cli.recovery"] = "lua/oss/cli/recovery.lua",
     ["oss.cli.saved_plan"] = "lua/oss/cli/saved_plan.lua",
     ["oss.cli.shape"] = "lua/oss/cli/shape.lua",
+    ["oss.cli.tally"] = "lua/oss/cli/tally.lua",
     ["oss.cli.text_writer"] = "lua/oss/cli/text_writer.lua",
     ["oss.cli.workers"] = "lua/oss/cli/workers.lua",
     ["oss.emulator"] = "lua/oss/emulator/init.lua",

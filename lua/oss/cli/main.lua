@@ -15,12 +15,12 @@ local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
 local reader = require "oss.cli.reader"
 local saved_plan = require "oss.cli.saved_plan"
+local tallies = require "oss.cli.tally"
 local recovery = require "oss.cli.recovery"
 local text_writer = require "oss.cli.text_writer"
 
 local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3, lost = 4 }
 local PROGRAM = "oss-inventory"
-local PAST = { create = "created", replace = "replaced", delete = "deleted" }
 
 local function say(text) io.stdout:write(text) end
 
@@ -233,57 +233,10 @@ function commands.plan(args, program)
   return EXIT.ok
 end
 
--- What an apply did, counted as it is reported, and the rules it lost by bucket (for the recovery file).
-local function apply_tally()
-  return { create = 0, replace = 0, delete = 0, restored = 0, lost = 0, failures = 0, lost_rules = {} }
-end
-
-local function tally_line(tally)
-  return ("%d created, %d replaced, %d deleted, %d restored, %d lost"):format(tally.create, tally.replace,
-    tally.delete, tally.restored, tally.lost)
-end
-
-local function record(tally, event, bucket, action, id, err)
-  if event == "done" then
-    tally[action] = tally[action] + 1
-    say(("%s: %s %s\n"):format(bucket, PAST[action], id))
-    io.stdout:flush()
-    return
-  end
-  tally.failures = tally.failures + 1
-  if event == "restored" then
-    tally.restored = tally.restored + 1
-    complain(("%s: %s: replace failed (%s); previous rule restored"):format(bucket, id, err.text))
-  elseif event == "lost" then
-    tally.lost = tally.lost + 1
-    local rules = tally.lost_rules[bucket] or {}
-    rules[#rules + 1] = err.previous
-    tally.lost_rules[bucket] = rules
-    complain(("%s: %s: replace failed (%s); putting the previous rule back failed too (%s)")
-      :format(bucket, id, err.text, err.restore_text))
-  else
-    complain(("%s: %s %s failed: %s"):format(bucket, action, id, err.text))
-  end
-end
-
--- The lost rules as a desired state's buckets, each with the region and endpoint its entry named.
-local function lost_buckets(plans, lost_rules)
-  local out = {}
-  for _, bucket_plan in ipairs(plans) do
-    local rules = lost_rules[bucket_plan.bucket]
-    if rules and (bucket_plan.region or bucket_plan.endpoint) then
-      out[bucket_plan.bucket] = { region = bucket_plan.region, endpoint = bucket_plan.endpoint, rules = rules }
-    elseif rules then
-      out[bucket_plan.bucket] = rules
-    end
-  end
-  return out
-end
-
 -- The lost rules go to a recovery file in the input's format; applying it puts them back. -> exit code
 local function save_lost(args, input_format, plans, tally)
   local format = input_format == "json" and "json" or "lua"
-  local buckets = lost_buckets(plans, tally.lost_rules)
+  local buckets = tally:lost_buckets(plans)
   local path, reason = recovery.write(args.file, format, buckets)
   if path then
     complain(("%d rule(s) removed and not put back; they are saved in %s: apply that file to restore them")
@@ -323,12 +276,18 @@ local function carry_out(args, program, client_for, plans, format, unread, saved
   local ok, code = approved(args, saved)
   if not ok then return code end
   local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
-  local tally = apply_tally()
+  local tally = tallies.new()
   local crashed = apply.run({
     jobs = args.jobs, program = program, client_for = client_for,
     on_event = function(event, bucket, action, id, err)
       shown:clear()
-      record(tally, event, bucket, action, id, err)
+      local stream, line = tally:record(event, bucket, action, id, err)
+      if stream == "stdout" then
+        say(line .. "\n")
+        io.stdout:flush()
+      else
+        complain(line)
+      end
       shown:step(event ~= "done", bucket .. " " .. action .. " " .. id)
     end,
   }, plans)
@@ -336,11 +295,11 @@ local function carry_out(args, program, client_for, plans, format, unread, saved
   if crashed > 0 then complain(("%d worker process(es) stopped without reporting"):format(crashed)) end
   report_unread(unread)
   if tally.failures > 0 or crashed > 0 or #unread > 0 then
-    complain(("apply stopped part way: %s; run it again to finish"):format(tally_line(tally)))
+    complain(("apply stopped part way: %s; run it again to finish"):format(tally:line()))
     if tally.lost > 0 then return save_lost(args, format, plans, tally) end
     return EXIT.failure
   end
-  say(("Apply complete: %s.\n"):format(tally_line(tally)))
+  say(("Apply complete: %s.\n"):format(tally:line()))
   return EXIT.ok
 end
 
