@@ -342,14 +342,14 @@ describe("oss-inventory", function()
       assert.truthy(out:find('      + Schedule.Frequency: "Daily"', 1, true), out)
 
       local before = last_request_id()
-      code, out, err = run("apply --jobs 3 " .. state)
+      code, out, err = run("apply --auto-approve --jobs 3 " .. state)
       assert.are.equal(0, code, err)
       assert.truthy(out:find("Apply complete: 150 created, 0 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
       assert.are.same({ GET = 3, PUT = 150, DELETE = 0 }, count_methods(requests_after(before)))
       for _, bucket in ipairs(BUCKETS) do assert.are.equal(50, #rules_on(bucket)) end
 
       before = last_request_id()
-      code, out, err = run("apply --jobs 3 " .. state)
+      code, out, err = run("apply --auto-approve --jobs 3 " .. state)
       assert.are.equal(0, code, err)
       assert.truthy(out:find("No changes: 150 rules on 3 buckets are as wanted.", 1, true), out)
       assert.are.same({ GET = 3, PUT = 0, DELETE = 0 }, count_methods(requests_after(before)))
@@ -390,7 +390,7 @@ describe("oss-inventory", function()
     end)
 
     it("prints the plan as one JSON document with -o json", function()
-      assert.are.equal(0, (run("apply " .. write_state("base", state_of(2, { "examplebucket" }), "lua"))))
+      assert.are.equal(0, (run("apply --auto-approve " .. write_state("base", state_of(2, { "examplebucket" }), "lua"))))
       local state = state_of(3, { "examplebucket" })
       state.buckets.examplebucket[1] = numbered_rule(1, "weekly")
       state.buckets["absent-bucket"] = {}
@@ -414,12 +414,41 @@ describe("oss-inventory", function()
       assert.truthy(out:find('"changes": []', 1, true), out)
     end)
 
+    it("applies exactly a plan saved with --out, and refuses it once a bucket has changed", function()
+      assert.are.equal(0, (run("apply --auto-approve " .. write_state("saved-base", state_of(2), "json"))))
+      local state = state_of(2, nil, "weekly")
+      state.buckets["sh-bucket"] = { region = "cn-shanghai", rules = {} }
+      local path = write_state("saved", state, "json")
+      local saved = workdir .. "/saved.plan"
+      local code, out, err = run(("plan --out %s %s"):format(saved, path))
+      assert.are.equal(0, code, err)
+      assert.truthy(err:find("saved the plan to " .. saved, 1, true), err)
+      assert.truthy(out:find("Plan: 0 to create, 6 to replace, 0 to delete, 0 unchanged.", 1, true), out)
+
+      -- The desired state changes after the plan: the saved plan, not the file, is what apply carries out.
+      write_state("saved", state_of(2), "json")
+      local before = last_request_id()
+      code, out, err = run("apply --jobs 2 " .. saved)
+      assert.are.equal(0, code, err)
+      assert.truthy(out:find("Apply complete: 0 created, 6 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
+      assert.are.same({ GET = 4 + 6, PUT = 6, DELETE = 6 }, count_methods(requests_after(before)))
+      assert.are.equal("Weekly", rules_on("bucket-two")[1].Schedule.Frequency)
+
+      -- Applied once, the buckets are no longer what the plan was made from: a second apply changes nothing.
+      before = last_request_id()
+      code, _, err = run("apply " .. saved)
+      assert.are.equal(1, code, err)
+      assert.truthy(err:find("bucket-two: its rules changed since the plan was made", 1, true), err)
+      assert.truthy(err:find("the saved plan no longer matches 3 bucket(s); nothing was changed", 1, true), err)
+      assert.are.same({ GET = 4, PUT = 0, DELETE = 0 }, count_methods(requests_after(before)))
+    end)
+
     it("applies buckets at once with --jobs, one after another with --jobs 1", function()
       -- Each put is held 0.5 s: only workers running side by side can have three buckets' puts in flight.
       local function first_puts(jobs)
         emulator:reset()
         emulator:faults { { method = "PUT", delay = 0.5, times = 6 } }
-        local code, _, err = run(("apply --jobs %d %s"):format(jobs, write_state("jobs", state_of(2), "json")))
+        local code, _, err = run(("apply --auto-approve --jobs %d %s"):format(jobs, write_state("jobs", state_of(2), "json")))
         assert.are.equal(0, code, err)
         local buckets = {}
         for _, request in ipairs(emulator:requests()) do
@@ -437,7 +466,7 @@ describe("oss-inventory", function()
 
     it("replaces changed rules (delete, then put), keeps unnamed ones, and deletes them with --prune", function()
       local json_state = write_state("small", state_of(4, { "examplebucket" }), "json")
-      assert.are.equal(0, (run("apply " .. json_state)))
+      assert.are.equal(0, (run("apply --auto-approve " .. json_state)))
       assert.are.equal(0, (run("put examplebucket " .. FIXTURES .. "rule.xml")))
       local changed = state_of(3, { "examplebucket" })
       changed.buckets.examplebucket[2] = numbered_rule(2, "weekly")
@@ -455,7 +484,7 @@ describe("oss-inventory", function()
       assert.truthy(out:find("  - delete xml-rule\n", 1, true), out)
 
       local before = last_request_id()
-      code, out, err = run("apply --prune " .. state)
+      code, out, err = run("apply --auto-approve --prune " .. state)
       assert.are.equal(0, code, err)
       assert.truthy(out:find("Apply complete: 0 created, 1 replaced, 2 deleted, 0 restored, 0 lost.", 1, true), out)
       local methods = {}
@@ -472,11 +501,11 @@ describe("oss-inventory", function()
     end)
 
     it("puts a rule back when its replacement is refused, and finishes on a second run", function()
-      assert.are.equal(0, (run("apply " .. write_state("first", state_of(5), "json"))))
+      assert.are.equal(0, (run("apply --auto-approve " .. write_state("first", state_of(5), "json"))))
       local state = write_state("second", state_of(5, nil, "weekly"), "json")
       -- bucket-two's first put is refused after its delete went through: the rule it replaced is put back.
       emulator:faults { { method = "PUT", bucket = "bucket-two", status = 403, code = "AccessDenied", times = 1 } }
-      local code, out, err = run("apply --jobs 2 " .. state)
+      local code, out, err = run("apply --auto-approve --jobs 2 " .. state)
       assert.are.equal(1, code)
       assert.truthy(err:find("bucket-two: rule-01: replace failed (service error 403 AccessDenied", 1, true), err)
       assert.truthy(err:find("); previous rule restored\n", 1, true), err)
@@ -490,7 +519,7 @@ describe("oss-inventory", function()
       code, out, err = run("plan --detailed-exitcode " .. state)
       assert.are.equal(3, code, err)
       assert.truthy(out:find("Plan: 0 to create, 5 to replace, 0 to delete, 10 unchanged.", 1, true), out)
-      code, out, err = run("apply --jobs 2 " .. state)
+      code, out, err = run("apply --auto-approve --jobs 2 " .. state)
       assert.are.equal(0, code, err)
       assert.truthy(out:find("Apply complete: 0 created, 5 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
       assert.are.equal(0, (run("plan --detailed-exitcode " .. state)))
@@ -498,12 +527,12 @@ describe("oss-inventory", function()
 
     it("puts a rule back when the new one names a destination bucket that does not exist", function()
       local state = state_of(2, { "examplebucket" })
-      assert.are.equal(0, (run("apply " .. write_state("two", state, "lua"))))
+      assert.are.equal(0, (run("apply --auto-approve " .. write_state("two", state, "lua"))))
       for _, rule in ipairs(state.buckets.examplebucket) do
         rule.Schedule.Frequency = "Weekly"
         rule.Destination.OSSBucketDestination.Bucket = "acs:oss:::no-such-bucket"
       end
-      local code, out, err = run("apply " .. write_state("nowhere", state, "lua"))
+      local code, out, err = run("apply --auto-approve " .. write_state("nowhere", state, "lua"))
       assert.are.equal(1, code, err)
       assert.truthy(err:find("examplebucket: rule-01: replace failed (service error 400 InvalidArgument: "
         .. "Destination bucket acs:oss:::no-such-bucket does not exist.", 1, true), err)
@@ -524,12 +553,12 @@ describe("oss-inventory", function()
       it(("saves a rule it could not put back in a %s recovery file, exit 4 (--jobs %d)"):format(format, jobs),
         function()
         local state = state_of(1, { "examplebucket", "bucket-two" })
-        assert.are.equal(0, (run("apply " .. write_state("kept", state, format))))
+        assert.are.equal(0, (run("apply --auto-approve " .. write_state("kept", state, format))))
         local before = numbered_rule(1)
         local path = write_state("lossy", state_of(1, { "examplebucket", "bucket-two" }, "weekly"), format)
         -- The put and the restore after it are both refused on examplebucket; bucket-two is replaced.
         emulator:faults { { method = "PUT", bucket = "examplebucket", status = 403, code = "AccessDenied", times = 2 } }
-        local code, out, err = run(("apply --jobs %d %s"):format(jobs, path))
+        local code, out, err = run(("apply --auto-approve --jobs %d %s"):format(jobs, path))
         assert.are.equal(4, code, err)
         assert.truthy(err:find("examplebucket: rule-01: replace failed (service error 403 AccessDenied", 1, true), err)
         assert.truthy(err:find("putting the previous rule back failed too (service error 403 AccessDenied", 1, true),
@@ -544,7 +573,7 @@ describe("oss-inventory", function()
         code, out, err = run("validate " .. recovery)
         assert.are.equal(0, code, err)
         assert.truthy(out:find("ok (1 rule)", 1, true), out)
-        code, out, err = run("apply " .. recovery)
+        code, out, err = run("apply --auto-approve " .. recovery)
         assert.are.equal(0, code, err)
         assert.truthy(out:find("Apply complete: 1 created, 0 replaced", 1, true), out)
         local stored = rules_on("examplebucket")
@@ -553,21 +582,21 @@ describe("oss-inventory", function()
 
         -- A second loss never overwrites the first file.
         emulator:faults { { method = "PUT", bucket = "examplebucket", status = 403, code = "AccessDenied", times = 2 } }
-        code, _, err = run(("apply --jobs %d %s"):format(jobs, path))
+        code, _, err = run(("apply --auto-approve --jobs %d %s"):format(jobs, path))
         assert.are.equal(4, code, err)
         assert.truthy(err:find("saved in " .. workdir .. "/lossy.recovery-2." .. format, 1, true), err)
       end)
     end
 
     it("treats only NoSuchInventory as already deleted, not NoSuchBucket", function()
-      assert.are.equal(0, (run("apply " .. write_state("one", state_of(1, { "examplebucket" }), "lua"))))
+      assert.are.equal(0, (run("apply --auto-approve " .. write_state("one", state_of(1, { "examplebucket" }), "lua"))))
       local path = write_state("none", { buckets = { examplebucket = {} } }, "lua")
       emulator:faults { { method = "DELETE", status = 404, code = "NoSuchBucket", times = 1 } }
-      local code, out, err = run("apply --prune " .. path)
+      local code, out, err = run("apply --auto-approve --prune " .. path)
       assert.are.equal(1, code, out)
       assert.truthy(err:find("examplebucket: delete rule-01 failed: service error 404 NoSuchBucket", 1, true), err)
       emulator:faults { { method = "DELETE", status = 404, code = "NoSuchInventory", times = 1 } }
-      code, out, err = run("apply --prune " .. path)
+      code, out, err = run("apply --auto-approve --prune " .. path)
       assert.are.equal(0, code, err)
       assert.truthy(out:find("Apply complete: 0 created, 0 replaced, 1 deleted", 1, true), out)
     end)
@@ -583,7 +612,7 @@ describe("oss-inventory", function()
       assert.truthy(out:find("bucket-three: 2 to create", 1, true), out)
       assert.truthy(out:find("Plan: 4 to create, 0 to replace, 0 to delete, 0 unchanged.", 1, true), out)
 
-      code, out, err = run("apply " .. path)
+      code, out, err = run("apply --auto-approve " .. path)
       assert.are.equal(1, code, err)
       assert.truthy(err:find("absent-bucket: cannot read its rules", 1, true), err)
       assert.truthy(err:find("apply stopped part way: 4 created, 0 replaced, 0 deleted, 0 restored, 0 lost", 1, true),
@@ -592,7 +621,7 @@ describe("oss-inventory", function()
       assert.are.equal(2, #rules_on("bucket-three"))
 
       -- Nothing left to change on the others: still exit 1, the unread bucket is not as wanted either.
-      code, out, err = run("apply " .. path)
+      code, out, err = run("apply --auto-approve " .. path)
       assert.are.equal(1, code, err)
       assert.truthy(out:find("No changes: 4 rules on 2 buckets are as wanted.", 1, true), out)
       assert.truthy(err:find("could not be read: absent-bucket", 1, true), err)
@@ -601,7 +630,7 @@ describe("oss-inventory", function()
     it("finishes on a second run an apply killed part way", function()
       local state = write_state("killed", state_of(20, { "examplebucket" }), "lua")
       emulator:faults { { method = "PUT", delay = 0.05, times = 20 } }
-      local launcher = assert(io.popen(command_line("apply " .. state) .. " >/dev/null 2>&1 & echo $!"))
+      local launcher = assert(io.popen(command_line("apply --auto-approve " .. state) .. " >/dev/null 2>&1 & echo $!"))
       local pid = assert(tonumber(launcher:read("*l")))
       launcher:close()
       local puts = 0
@@ -615,7 +644,7 @@ describe("oss-inventory", function()
       local stored = #rules_on("examplebucket")
       assert.is_true(stored >= 4 and stored < 20, "stored " .. stored)
 
-      local code, out, err = run("apply " .. state)
+      local code, out, err = run("apply --auto-approve " .. state)
       assert.are.equal(0, code, err)
       assert.truthy(out:find(("Apply complete: %d created"):format(20 - stored), 1, true), out)
       assert.are.equal(20, #rules_on("examplebucket"))
@@ -627,7 +656,7 @@ describe("oss-inventory", function()
       local code, _, err = run("plan " .. FIXTURES .. "rule.lua")
       assert.are.equal(2, code)
       assert.truthy(err:find("expected a desired state", 1, true), err)
-      code, _, err = run("apply " .. FIXTURES .. "invalid_state.lua")
+      code, _, err = run("apply --auto-approve " .. FIXTURES .. "invalid_state.lua")
       assert.are.equal(2, code)
       assert.truthy(err:find("buckets.Not_A_Bucket", 1, true), err)
       assert.are.same({}, requests_after(before))
@@ -677,7 +706,7 @@ describe("oss-inventory", function()
         local code, out, err = run("plan --detailed-exitcode " .. path)
         assert.are.equal(3, code, err)
         assert.truthy(out:find("sh-bucket: 3 to create", 1, true), out)
-        code, out, err = run(("apply --jobs %d %s"):format(jobs, path))
+        code, out, err = run(("apply --auto-approve --jobs %d %s"):format(jobs, path))
         assert.are.equal(0, code, err)
         assert.truthy(out:find("Apply complete: 5 created, 0 replaced, 0 deleted, 0 restored, 0 lost.", 1, true), out)
         assert.are.equal(3, #shanghai_rules_on())
@@ -700,17 +729,17 @@ describe("oss-inventory", function()
 
     it("keeps a lost rule's region in the recovery file, so applying it reaches the bucket", function()
       local state = { buckets = { ["sh-bucket"] = { region = "cn-shanghai", rules = shanghai_rules(1) } } }
-      assert.are.equal(0, (run("apply " .. write_state("sh", state, "json"))))
+      assert.are.equal(0, (run("apply --auto-approve " .. write_state("sh", state, "json"))))
       state.buckets["sh-bucket"].rules = shanghai_rules(1, "weekly")
       emulator:faults { { method = "PUT", bucket = "sh-bucket", status = 503, code = "ServiceUnavailable", times = 6 } }
-      local code, _, err = run("apply " .. write_state("sh-weekly", state, "json"))
+      local code, _, err = run("apply --auto-approve " .. write_state("sh-weekly", state, "json"))
       assert.are.equal(4, code, err)
       local recovery = assert(err:match("saved in (%S+): apply"), err)
       local saved = cjson.decode(read_file(recovery))
       assert.are.equal("cn-shanghai", saved.buckets["sh-bucket"].region)
       assert.are.equal("Daily", saved.buckets["sh-bucket"].rules[1].Schedule.Frequency)
       assert.are.same({}, shanghai_rules_on())
-      assert.are.equal(0, (run("apply " .. recovery)))
+      assert.are.equal(0, (run("apply --auto-approve " .. recovery)))
       assert.are.equal(1, #shanghai_rules_on())
     end)
 
@@ -734,6 +763,39 @@ describe("oss-inventory", function()
     end)
   end)
 
+  describe("approval", function()
+    it("requires --auto-approve without a terminal, and sends no change", function()
+      local state = write_state("unapproved", state_of(2, { "examplebucket" }), "lua")
+      local before = last_request_id()
+      local code, out, err = run("apply " .. state)
+      assert.are.equal(2, code, err)
+      assert.truthy(out:find("Plan: 2 to create", 1, true), out)
+      assert.truthy(err:find("apply needs --auto-approve when its input is not a terminal (nothing was changed)", 1,
+        true), err)
+      assert.are.same({ GET = 1, PUT = 0, DELETE = 0 }, count_methods(requests_after(before)))
+    end)
+
+    it("asks on a terminal, and applies only after yes", function()
+      local state = write_state("asked", state_of(2, { "examplebucket" }), "lua")
+      local function answering(answer)
+        -- script(1) gives the command a pseudo-terminal; what is piped to script is typed on it.
+        local command = command_line("apply " .. state):gsub(" </dev/null ", " ")
+        local pipe = assert(io.popen(("printf '%s\\n' | script -qec %s /dev/null"):format(answer,
+          shell_quote(command))))
+        local text = pipe:read("*a")
+        pipe:close()
+        return text
+      end
+      local text = answering("no")
+      assert.truthy(text:find("Do you want to apply these changes? Only 'yes' is accepted:", 1, true), text)
+      assert.truthy(text:find("apply cancelled: nothing was changed", 1, true), text)
+      assert.are.same({}, rules_on("examplebucket"))
+      text = answering("yes")
+      assert.truthy(text:find("Apply complete: 2 created", 1, true), text)
+      assert.are.equal(2, #rules_on("examplebucket"))
+    end)
+  end)
+
   describe("progress line", function()
     it("is shown on a terminal's stderr during apply, and not with --no-progress", function()
       local state = write_state("terminal", state_of(3, { "examplebucket", "bucket-two" }), "lua")
@@ -744,10 +806,11 @@ describe("oss-inventory", function()
         pipe:close()
         return text
       end
-      local text = on_terminal("apply --jobs 2 " .. state)
+      local text = on_terminal("apply --auto-approve --jobs 2 " .. state)
       assert.truthy(text:find("\r\27[Kapply: 6/6  ", 1, true), text)
       assert.truthy(text:find("Apply complete: 6 created", 1, true), text)
-      text = on_terminal("apply --no-progress --prune " .. write_state("empty", state_of(0, BUCKETS), "lua"))
+      local empty = write_state("empty", state_of(0, BUCKETS), "lua")
+      text = on_terminal("apply --auto-approve --no-progress --prune " .. empty)
       assert.truthy(text:find("Apply complete: 0 created, 0 replaced, 6 deleted, 0 restored, 0 lost.", 1, true), text)
       assert.falsy(text:find("\27[K", 1, true), text)
     end)

@@ -110,6 +110,18 @@ describe("client:replace_bucket_inventory", function()
     assert.are.same(normalised(rule("r1", "Daily")), normalised(assert(client:get_bucket_inventory(BUCKET, "r1"))))
   end)
 
+  it("refuses an invalid rule before reading or deleting anything", function()
+    local bad = rule("r1", "Yearly")
+    local before = #emulator:requests()
+    local ok, err, outcome = client:replace_bucket_inventory(BUCKET, bad)
+    assert.is_nil(ok)
+    assert.are.equal("validation", err.kind)
+    assert.truthy(err.path:find("Schedule.Frequency", 1, true), err.path)
+    assert.are.equal("unchanged", outcome.state)
+    assert.are.equal(before, #emulator:requests())
+    assert.are.same({ r1 = "Daily", r2 = "Daily" }, frequencies())
+  end)
+
   it("changes nothing when the rule cannot be read first", function()
     emulator:faults { { method = "GET", status = 403, code = "AccessDenied", times = 1 } }
     local ok, err, outcome = client:replace_bucket_inventory(BUCKET, rule("r1", "Weekly"))

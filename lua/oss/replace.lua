@@ -3,6 +3,7 @@
 
 local core = require "oss.core"
 local Client = require "oss.client"
+local errors = require "oss.errors"
 local schemas = require "oss.schema.inventory"
 local stored_form = require "oss.stored_form"
 require "oss.inventory" -- the four operations this builds on
@@ -49,6 +50,9 @@ function Client:replace_bucket_inventory(bucket, rule)
   if type(rule) ~= "table" then
     error("rule: expected a table, got " .. type(rule), 2)
   end
+  -- A rule the service would refuse anyway is refused before the delete, not after it.
+  local body, reason, path = core.xml_write(CONFIGURATION, rule)
+  if not body then return nil, errors.validation(reason, path), { state = "unchanged" } end
   local previous, read_err = stored_rule(self, bucket, rule.Id)
   if previous == nil then return nil, read_err, { state = "unchanged" } end
   if previous and same_rule(previous, rule) then return true end

@@ -4,6 +4,7 @@
 local argparse = require "argparse"
 local apply = require "oss.cli.apply"
 local clients = require "oss.cli.clients"
+local confirm = require "oss.cli.confirm"
 local connection = require "oss.cli.connection"
 local desired = require "oss.cli.desired"
 local diagnosis = require "oss.cli.diagnosis"
@@ -13,13 +14,14 @@ local plan_json = require "oss.cli.plan_json"
 local problems = require "oss.cli.problems"
 local progress = require "oss.cli.progress"
 local reader = require "oss.cli.reader"
+local saved_plan = require "oss.cli.saved_plan"
+local tallies = require "oss.cli.tally"
 local recovery = require "oss.cli.recovery"
 local text_writer = require "oss.cli.text_writer"
 
 local VERSION = require "oss.version"
 local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3, lost = 4 }
 local PROGRAM = "oss-inventory"
-local PAST = { create = "created", replace = "replaced", delete = "deleted" }
 
 local function say(text) io.stdout:write(text) end
 
@@ -191,7 +193,7 @@ local function make_plans(args, program)
     local answer = answers[index]
     if answer.rules then
       local bucket_plan = plan.for_bucket(entry.bucket, entry.rules, answer.rules, args.prune)
-      bucket_plan.settings = entry.settings
+      bucket_plan.settings, bucket_plan.digest = entry.settings, saved_plan.digest(answer.rules)
       bucket_plan.region, bucket_plan.endpoint = entry.region, entry.endpoint
       plans[#plans + 1] = bucket_plan
     else
@@ -210,67 +212,32 @@ local function report_unread(unread)
 end
 
 function commands.plan(args, program)
-  local client_for, plans, _, unread = make_plans(args, program)
+  local client_for, plans, document, unread = make_plans(args, program)
   if not client_for then return plans end
   say(args.output == "json" and plan_json.write(plans, unread) or plan.render(plans))
   io.stdout:flush()
   report_unread(unread)
-  if #unread > 0 then return EXIT.failure end
+  if #unread > 0 then
+    if args.out then complain(("plan not saved to %s: some buckets could not be read"):format(args.out)) end
+    return EXIT.failure
+  end
+  if args.out then
+    local ok, reason = saved_plan.write(args.out, args.file, document.format, plans)
+    if not ok then
+      complain(("cannot save the plan to %s: %s"):format(args.out, reason))
+      return EXIT.failure
+    end
+    -- On stderr: stdout stays the plan alone (JSON with -o json).
+    complain(("saved the plan to %s; `oss-inventory apply %s` applies exactly it"):format(args.out, args.out))
+  end
   if args.detailed_exitcode and plan.count(plans).changes > 0 then return EXIT.changes end
   return EXIT.ok
 end
 
--- What an apply did, counted as it is reported, and the rules it lost by bucket (for the recovery file).
-local function apply_tally()
-  return { create = 0, replace = 0, delete = 0, restored = 0, lost = 0, failures = 0, lost_rules = {} }
-end
-
-local function tally_line(tally)
-  return ("%d created, %d replaced, %d deleted, %d restored, %d lost"):format(tally.create, tally.replace,
-    tally.delete, tally.restored, tally.lost)
-end
-
-local function record(tally, event, bucket, action, id, err)
-  if event == "done" then
-    tally[action] = tally[action] + 1
-    say(("%s: %s %s\n"):format(bucket, PAST[action], id))
-    io.stdout:flush()
-    return
-  end
-  tally.failures = tally.failures + 1
-  if event == "restored" then
-    tally.restored = tally.restored + 1
-    complain(("%s: %s: replace failed (%s); previous rule restored"):format(bucket, id, err.text))
-  elseif event == "lost" then
-    tally.lost = tally.lost + 1
-    local rules = tally.lost_rules[bucket] or {}
-    rules[#rules + 1] = err.previous
-    tally.lost_rules[bucket] = rules
-    complain(("%s: %s: replace failed (%s); putting the previous rule back failed too (%s)")
-      :format(bucket, id, err.text, err.restore_text))
-  else
-    complain(("%s: %s %s failed: %s"):format(bucket, action, id, err.text))
-  end
-end
-
--- The lost rules as a desired state's buckets, each with the region and endpoint its entry named.
-local function lost_buckets(plans, lost_rules)
-  local out = {}
-  for _, bucket_plan in ipairs(plans) do
-    local rules = lost_rules[bucket_plan.bucket]
-    if rules and (bucket_plan.region or bucket_plan.endpoint) then
-      out[bucket_plan.bucket] = { region = bucket_plan.region, endpoint = bucket_plan.endpoint, rules = rules }
-    elseif rules then
-      out[bucket_plan.bucket] = rules
-    end
-  end
-  return out
-end
-
 -- The lost rules go to a recovery file in the input's format; applying it puts them back. -> exit code
-local function save_lost(args, document, plans, tally)
-  local format = document.format == "json" and "json" or "lua"
-  local buckets = lost_buckets(plans, tally.lost_rules)
+local function save_lost(args, input_format, plans, tally)
+  local format = input_format == "json" and "json" or "lua"
+  local buckets = tally:lost_buckets(plans)
   local path, reason = recovery.write(args.file, format, buckets)
   if path then
     complain(("%d rule(s) removed and not put back; they are saved in %s: apply that file to restore them")
@@ -283,9 +250,22 @@ local function save_lost(args, document, plans, tally)
   return EXIT.lost
 end
 
-function commands.apply(args, program)
-  local client_for, plans, document, unread = make_plans(args, program)
-  if not client_for then return plans end
+-- A plan made now is carried out only once approved: --auto-approve, or "yes" typed on a terminal. A saved plan was
+-- approved when it was reviewed (as Terraform treats one). -> true, or nil, exit code
+local function approved(args, saved)
+  if saved or args.auto_approve then return true end
+  if not confirm.stdin_is_terminal() then
+    complain("apply needs --auto-approve when its input is not a terminal (nothing was changed); "
+      .. "or save the plan with plan --out FILE and apply FILE")
+    return nil, EXIT.usage
+  end
+  if confirm.ask(io.stdin, io.stdout) then return true end
+  complain("apply cancelled: nothing was changed")
+  return nil, EXIT.failure
+end
+
+-- Applies plans (made now or saved): prints them, carries them out, counts and reports. -> exit code
+local function carry_out(args, program, client_for, plans, format, unread, saved)
   say(plan.render(plans))
   local counts = plan.count(plans)
   if counts.changes == 0 then
@@ -294,13 +274,21 @@ function commands.apply(args, program)
     return #unread > 0 and EXIT.failure or EXIT.ok
   end
   io.stdout:flush()
+  local ok, code = approved(args, saved)
+  if not ok then return code end
   local shown = progress.new(counts.changes, not args.no_progress and progress.stderr_is_terminal())
-  local tally = apply_tally()
+  local tally = tallies.new()
   local crashed = apply.run({
     jobs = args.jobs, program = program, client_for = client_for,
     on_event = function(event, bucket, action, id, err)
       shown:clear()
-      record(tally, event, bucket, action, id, err)
+      local stream, line = tally:record(event, bucket, action, id, err)
+      if stream == "stdout" then
+        say(line .. "\n")
+        io.stdout:flush()
+      else
+        complain(line)
+      end
       shown:step(event ~= "done", bucket .. " " .. action .. " " .. id)
     end,
   }, plans)
@@ -308,12 +296,51 @@ function commands.apply(args, program)
   if crashed > 0 then complain(("%d worker process(es) stopped without reporting"):format(crashed)) end
   report_unread(unread)
   if tally.failures > 0 or crashed > 0 or #unread > 0 then
-    complain(("apply stopped part way: %s; run it again to finish"):format(tally_line(tally)))
-    if tally.lost > 0 then return save_lost(args, document, plans, tally) end
+    complain(("apply stopped part way: %s; run it again to finish"):format(tally:line()))
+    if tally.lost > 0 then return save_lost(args, format, plans, tally) end
     return EXIT.failure
   end
-  say(("Apply complete: %s.\n"):format(tally_line(tally)))
+  say(("Apply complete: %s.\n"):format(tally:line()))
   return EXIT.ok
+end
+
+-- A saved plan is applied only while every bucket still has the rules it was made from. -> exit code
+local function apply_saved(args, program, saved)
+  local client_for = clients.pool()
+  for _, bucket_plan in ipairs(saved.buckets) do
+    local client, err = client_for(bucket_plan.settings)
+    if not client then return failed(err) end
+  end
+  local answers = reader.read_all(saved.buckets, { jobs = args.jobs, program = program, client_for = client_for })
+  local stale = 0
+  for index, bucket_plan in ipairs(saved.buckets) do
+    local answer = answers[index]
+    if answer.failure then
+      complain(diagnosis.read_failure(bucket_plan.bucket, answer.failure, saved.format))
+      stale = stale + 1
+    elseif saved_plan.digest(answer.rules) ~= bucket_plan.digest then
+      complain(("%s: its rules changed since the plan was made"):format(bucket_plan.bucket))
+      stale = stale + 1
+    end
+  end
+  if stale > 0 then
+    complain(("%s: the saved plan no longer matches %d bucket(s); nothing was changed: run plan again")
+      :format(args.file, stale))
+    return EXIT.failure
+  end
+  return carry_out(args, program, client_for, saved.buckets, saved.format, {}, true)
+end
+
+function commands.apply(args, program)
+  local saved, reason = saved_plan.read(args.file)
+  if reason then
+    complain(("%s: %s"):format(args.file, reason))
+    return EXIT.usage
+  end
+  if saved then return apply_saved(args, program, saved) end
+  local client_for, plans, document, unread = make_plans(args, program)
+  if not client_for then return plans end
+  return carry_out(args, program, client_for, plans, document.format, unread)
 end
 
 local function format_option(command)
@@ -373,17 +400,21 @@ local function build_parser()
   local plan_command = parser:command("plan", "Show what apply would change to reach the desired state in FILE.")
   local apply_command = parser:command("apply", "Change the buckets to the desired state in FILE.")
   for _, command in ipairs { plan_command, apply_command } do
-    command:argument("file", "Desired state: { buckets = { [bucket] = { rule, ... } } } in Lua or JSON.")
+    command:argument("file", "Desired state: { buckets = { [bucket] = { rule, ... } } } in Lua or JSON "
+      .. "(for apply, also a plan saved by plan --out).")
     command:flag("--prune", "Also delete rules the file does not name.")
     format_option(command)
   end
   plan_command:flag("--detailed-exitcode", "Exit 3 when there are changes (0 when none).")
+  plan_command:option("--out", "Also save the plan to FILE, for `apply FILE` to apply exactly that plan.")
+    :argname("<file>")
   plan_command:option("--output -o", "text (default), or json: the plan as one document for scripts.", "text")
     :choices { "text", "json" }
   plan_command:option("--jobs -j", "Buckets read at once, each group in its own process.", "4")
     :convert(positive_integer)
   apply_command:option("--jobs -j", "Buckets read and applied at once, each group in its own process.", "4")
     :convert(positive_integer)
+  apply_command:flag("--auto-approve", "Apply without asking; required when the input is not a terminal.")
   apply_command:flag("--no-progress", "No progress line, even on a terminal.")
 
   for _, command in ipairs { put, get, list, delete, plan_command, apply_command } do
