@@ -139,6 +139,24 @@ describe("the example gateway (examples/nginx.conf) in a real nginx", function()
     assert.are.same({ "PUT", "PUT", "GET", "GET", "DELETE", "GET", "PUT", "GET" }, methods)
   end)
 
+  it("replaces a rule with PUT, and puts the previous one back when the service refuses the new one", function()
+    assert.are.equal(201, (call("POST", "/inventory/examplebucket", cjson.encode(rules.syntax))))
+    local changed = fixtures.copy(rules.syntax)
+    changed.Schedule = { Frequency = "Weekly" }
+    assert.are.equal(200, (call("PUT", "/inventory/examplebucket/" .. changed.Id, cjson.encode(changed))))
+    local _, stored = call("GET", "/inventory/examplebucket/" .. changed.Id)
+    assert.are.equal("Weekly", stored.Schedule.Frequency)
+
+    local refused = fixtures.copy(changed)
+    refused.Destination.OSSBucketDestination.Bucket = "acs:oss:::no-such-destination"
+    local status, answer = call("PUT", "/inventory/examplebucket/" .. refused.Id, cjson.encode(refused))
+    assert.are.equal(400, status)
+    assert.are.same({ "InvalidArgument", "restored" }, { answer.code, answer.state })
+    _, stored = call("GET", "/inventory/examplebucket/" .. changed.Id)
+    assert.are.equal(rules.syntax.Destination.OSSBucketDestination.Bucket, stored.Destination.OSSBucketDestination.Bucket)
+    assert.are.equal("Weekly", stored.Schedule.Frequency)
+  end)
+
   it("lists no rules as an empty array", function()
     local status, _, text = call("GET", "/inventory/emptybucket")
     assert.are.equal(200, status)
