@@ -42,7 +42,8 @@ file:close()
 local function run(arguments)
   local command = ("env OSS_ENDPOINT=%s OSS_REGION=cn-hangzhou OSS_ACCESS_KEY_ID=%s OSS_ACCESS_KEY_SECRET=%s "
     .. "OSS_PATH_STYLE=1 %s %s >/dev/null 2>&1"):format(emulator.endpoint, KEY_ID, SECRET,
-    support.shell_quote(ROOT .. "/bin/oss-inventory"), arguments)
+    support.shell_quote(ROOT .. "/tools/dev-run") .. " lua5.4 " .. support.shell_quote(ROOT .. "/bin/oss-inventory"),
+    arguments)
   local started = socket.gettime()
   local ok = os.execute(command)
   return socket.gettime() - started, ok

@@ -153,7 +153,8 @@ describe("the example gateway (examples/nginx.conf) in a real nginx", function()
     assert.are.equal(400, status)
     assert.are.same({ "InvalidArgument", "restored" }, { answer.code, answer.state })
     _, stored = call("GET", "/inventory/examplebucket/" .. changed.Id)
-    assert.are.equal(rules.syntax.Destination.OSSBucketDestination.Bucket, stored.Destination.OSSBucketDestination.Bucket)
+    local destination = stored.Destination.OSSBucketDestination.Bucket
+    assert.are.equal(rules.syntax.Destination.OSSBucketDestination.Bucket, destination)
     assert.are.equal("Weekly", stored.Schedule.Frequency)
   end)
 
