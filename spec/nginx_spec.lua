@@ -50,10 +50,13 @@ describe("the transport choice outside nginx", function()
     assert.is_false(select_transport.inside_nginx())
     assert.is_function(select_transport.new {})
     local cosocket = require "oss.transport.cosocket"
-    assert.has_error(function() cosocket.new { ca_file = "/etc/ssl/ca.pem" } end,
-      "oss.transport.cosocket: option ca_file is not supported inside nginx: set lua_ssl_trusted_certificate in "
-      .. "nginx.conf instead")
-    assert.has_error(function() cosocket.new { proxy = "http://proxy:3128" } end)
+    local send, err = cosocket.new { ca_file = "/etc/ssl/ca.pem" }
+    assert.is_nil(send)
+    assert.are.same({ "validation", "ca_file" }, { err.kind, err.path })
+    assert.are.equal("ca_file: not supported inside nginx: set lua_ssl_trusted_certificate in nginx.conf instead",
+      err.message)
+    send, err = cosocket.new { proxy = "http://proxy:3128" }
+    assert.are.same({ "validation", "proxy" }, { err.kind, err.path })
     assert.has_error(function() cosocket.new { timeout = "5" } end,
       "oss.transport.cosocket: option timeout: expected a number, got string")
     assert.has_error(function() cosocket.new { keep_alive = true } end,
@@ -322,6 +325,13 @@ http {
       }
     }
     location = /init { content_by_lua_block { ngx.say(package.loaded.init_outcome) } }
+    location = /ca_file {
+      content_by_lua_block {
+        local client, err = require("oss").new { region = "cn-hangzhou", access_key_id = "a",
+          access_key_secret = "b", ca_file = "/etc/ssl/certs/ca-certificates.crt" }
+        ngx.say(client and "made" or tostring(err))
+      }
+    }
     location = /init_worker { content_by_lua_block { ngx.say(ngx.shared.phases:get("init_worker")) } }
     location = /client {
       content_by_lua_block {
@@ -496,6 +506,11 @@ describe("oss.transport.cosocket in a real nginx", function()
       assert.truthy(refused.message:find("TLS handshake failed", 1, true), refused.message)
       assert.are.equal(200, health(server, { ssl_verify = false })[1].status)
     end
+  end)
+
+  it("answers oss.new with nil, err (not an error raised) for an option cosockets cannot honour", function()
+    assert.are.equal("validation error: ca_file: not supported inside nginx: set lua_ssl_trusted_certificate in "
+      .. "nginx.conf instead", get("/ca_file"))
   end)
 
   it("sends through a transport function the user gives", function()

@@ -37,10 +37,12 @@ local MAX_HEAD_BYTES = 256 * 1024
 -- Endpoints kept parsed per transport; past this many, new ones are parsed on every request.
 local MAX_ENDPOINTS = 64
 
+-- An option that cannot work inside nginx is the caller's configuration to fix (nil, err); an unknown option or a
+-- wrong type is a mistake in the calling code, and raises.
 local function check_options(options)
   for name, value in pairs(options) do
     if UNSUPPORTED[name] then
-      error(("oss.transport.cosocket: option %s is not supported inside nginx: %s"):format(name, UNSUPPORTED[name]), 3)
+      return nil, errors.validation("not supported inside nginx: " .. UNSUPPORTED[name], name)
     end
     local expected = OPTIONS[name]
     if not expected then
@@ -50,6 +52,7 @@ local function check_options(options)
       error(("oss.transport.cosocket: option %s: expected a %s, got %s"):format(name, expected, type(value)), 3)
     end
   end
+  return true
 end
 
 -- Where a request goes, parsed once per scheme and authority: host, port, and the connection pool it draws from.
@@ -415,7 +418,7 @@ local function reusable(version, headers)
   return connection == nil or not connection:lower():find("close", 1, true)
 end
 
---- new(options) -> send, where send(request) -> { status, headers (lower-case names), body, http_version } | nil, err
+--- new(options) -> send (or nil, err for an option nginx cannot honour), where send(request) -> { status, headers (lower-case names), body, http_version } | nil, err
 --- request = { method, url, headers, body, sink [, timeout, connect_timeout] }; a 2xx body is fed to `sink` as it
 --- arrives (the answer's body is then ""). Each call must run where nginx allows cosockets.
 function cosocket.new(options)
@@ -423,7 +426,8 @@ function cosocket.new(options)
   if type(options) ~= "table" then
     error("oss.transport.cosocket: expected an options table, got " .. type(options), 2)
   end
-  check_options(options)
+  local checked, err = check_options(options)
+  if not checked then return nil, err end
   local settings = {}
   for name, default in pairs(DEFAULTS) do
     if options[name] == nil then settings[name] = default else settings[name] = options[name] end

@@ -27,7 +27,7 @@ function select_transport.inside_nginx()
   return type(ngx) == "table" and type(ngx.get_phase) == "function" and type(ngx.socket) == "table"
 end
 
---- new(client_options) -> send(request) -> response | nil, err
+--- new(client_options) -> send(request) -> response | nil, err; or nil, err for options the transport cannot honour
 --- Outside nginx: the libcurl transport. Inside: cosockets in rewrite, access, content, timer and the ssl_*
 --- phases, libcurl in init, and an error raised in any other phase (init_worker, set, log, header and body
 --- filters, balancer), where neither yielding nor blocking is acceptable.
@@ -35,7 +35,8 @@ function select_transport.new(options)
   if not select_transport.inside_nginx() then
     return curl.new(pick(options, CURL_OPTIONS))
   end
-  local send_cosocket = require("oss.transport.cosocket").new(pick(options, COSOCKET_OPTIONS))
+  local send_cosocket, err = require("oss.transport.cosocket").new(pick(options, COSOCKET_OPTIONS))
+  if not send_cosocket then return nil, err end
   local send_curl
   return function(request)
     local phase = ngx.get_phase()
