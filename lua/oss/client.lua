@@ -223,7 +223,6 @@ function Client.new(options)
     _signing_region = region, -- what V4 signs with, fixed at creation like the rest of the options
     _valid_buckets = memo(VALID_BUCKETS_LIMIT),
     _urls = memo(URL_CACHE_LIMIT),
-    _rule_query = nil, -- sizes the table for the query map oss.inventory keeps for a client's last rule id
     _retry = policy,
     _transport = transport,
   }, Client)
@@ -271,11 +270,10 @@ function Client:prepare(method, bucket, query, body)
   end
   if body == "" then body = nil end
   -- The signer adds Content-MD5 (of `body`), Date, x-oss-date, x-oss-content-sha256, Authorization and the
-  -- token's header: at most 8 in all. A constructor sizes the table to the power of two above its field count, so
-  -- five fields give the 8 slots; each nil field still costs a store, so there are no more of them than that.
+  -- token's header; a request without a body carries the empty body's digest.
   local headers = {
     ["Content-Type"] = "application/xml", ["User-Agent"] = USER_AGENT,
-    ["Content-MD5"] = not body and EMPTY_BODY_MD5 or nil, ["Date"] = nil, ["Authorization"] = nil,
+    ["Content-MD5"] = not body and EMPTY_BODY_MD5 or nil,
   }
   -- The positional forms of sign_v4 / sign_v1 (add_date and brief set): no signing table filled and read per request.
   local time = floor(self._clock() + self._clock_offset)
@@ -293,7 +291,6 @@ function Client:prepare(method, bucket, query, body)
     url = url_for(self, bucket, signed_query),
     headers = headers,
     body = body,
-    sink = nil, -- sizes the table for the sink execute sets while the request is sent
   }, Request)
 end
 

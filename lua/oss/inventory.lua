@@ -21,17 +21,11 @@ local function check_id(id)
   return nil
 end
 
--- The query maps are only read (signed, and encoded into the URL), so they can be shared: the list without a token
--- is one map, and a client reuses its last rule query while the id stays the same.
+-- The query maps are only read (signed, and encoded into the URL), so the list without a token can share one.
 local LIST_QUERY = { inventory = "" }
 
-local function rule_query(client, id)
-  local query = client._rule_query
-  if query == nil or query.inventoryId ~= id then
-    query = { inventory = "", inventoryId = id }
-    client._rule_query = query
-  end
-  return query
+local function rule_query(id)
+  return { inventory = "", inventoryId = id }
 end
 
 local function check_options(options)
@@ -63,7 +57,7 @@ function Client:put_bucket_inventory(bucket, config, options)
   if err then return nil, err end
   local body, reason, path = core.xml_write(CONFIGURATION, config)
   if not body then return nil, errors.validation(reason, path) end
-  local result, call_err, maybe_applied = self:call("PUT", bucket, rule_query(self, config.Id), body, nil,
+  local result, call_err, maybe_applied = self:call("PUT", bucket, rule_query(config.Id), body, nil,
     options)
   if not result and maybe_applied and call_err.status == 409 then
     return resolve_conflict(self, bucket, config, call_err)
@@ -77,7 +71,7 @@ function Client:get_bucket_inventory(bucket, id, options)
   local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
-  return self:call("GET", bucket, rule_query(self, id), nil, CONFIGURATION, options)
+  return self:call("GET", bucket, rule_query(id), nil, CONFIGURATION, options)
 end
 
 --- client:delete_bucket_inventory(bucket, id [, options]) -> true | nil, err
@@ -85,7 +79,7 @@ function Client:delete_bucket_inventory(bucket, id, options)
   local err = self:check_bucket(bucket) or check_id(id)
   check_options(options)
   if err then return nil, err end
-  local result, call_err = self:call("DELETE", bucket, rule_query(self, id), nil, nil, options)
+  local result, call_err = self:call("DELETE", bucket, rule_query(id), nil, nil, options)
   if not result then return nil, call_err end
   return options and options.dry_run and result or true
 end
