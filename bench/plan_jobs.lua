@@ -49,7 +49,7 @@ local function run(arguments)
   return socket.gettime() - started, ok
 end
 
-local _, applied = run("apply --jobs 8 " .. state_file)
+local _, applied = run("apply --auto-approve --jobs 8 " .. state_file)
 assert(applied, "the bench's apply failed")
 local seconds = {}
 for _, jobs in ipairs { 1, 8 } do
