@@ -51,6 +51,12 @@ function errors.service(fields)
   return new(fields)
 end
 
+--- True when the service says the bucket has no rule of that id (404 NoSuchInventory); a missing bucket is
+--- another error.
+function errors.is_missing_rule(err)
+  return type(err) == "table" and err.kind == "service" and err.status == 404 and err.code == "NoSuchInventory"
+end
+
 --- True for any error object made here.
 function errors.is_error(value)
   return getmetatable(value) == Error

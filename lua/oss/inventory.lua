@@ -34,16 +34,11 @@ local function check_options(options)
   end
 end
 
--- The rule as the service means it, as bytes: two rules are the same rule when these are equal.
-local function canonical_body(config)
-  return core.xml_write(CONFIGURATION, stored_form.rule(config))
-end
-
 -- A retried put answered 409 after an attempt whose answer was lost: that attempt may have stored the rule.
 -- The rule read back decides: the same rule means the put took effect; anything else keeps the 409.
 local function resolve_conflict(client, bucket, config, conflict)
   local stored = client:get_bucket_inventory(bucket, config.Id)
-  if stored and canonical_body(stored) == canonical_body(config) then return true end
+  if stored and stored_form.same_rule(stored, config) then return true end
   return nil, conflict
 end
 
@@ -109,10 +104,6 @@ function Client:list_bucket_inventory(bucket, options)
   }
 end
 
-local function no_rules(err)
-  return err.kind == "service" and err.status == 404 and err.code == "NoSuchInventory"
-end
-
 --- for config, err in client:each_bucket_inventory(bucket) do ... end
 --- Walks every page. A bucket with no rules yields nothing; a failure is yielded once as (false, err).
 --- Every truncated page must bring rules and a token not seen before: a server that does otherwise would keep
@@ -140,7 +131,7 @@ function Client:each_bucket_inventory(bucket)
       index = 0
       if not page then
         finished = true
-        if no_rules(err) then return nil end
+        if errors.is_missing_rule(err) then return nil end
         return false, err
       end
       if page.is_truncated then

@@ -10,20 +10,11 @@ require "oss.inventory" -- the four operations this builds on
 
 local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
 
-local function is_missing_rule(err)
-  return err.kind == "service" and err.status == 404 and err.code == "NoSuchInventory"
-end
-
--- Two rules are the same rule when the service would store the same bytes for them.
-local function same_rule(a, b)
-  return core.xml_write(CONFIGURATION, stored_form.rule(a)) == core.xml_write(CONFIGURATION, stored_form.rule(b))
-end
-
 -- What the bucket holds under `id` now: the rule, false when there is none, or nil, err when it cannot be read.
 local function stored_rule(client, bucket, id)
   local rule, err = client:get_bucket_inventory(bucket, id)
   if rule then return rule end
-  if is_missing_rule(err) then return false end
+  if errors.is_missing_rule(err) then return false end
   return nil, err
 end
 
@@ -36,8 +27,8 @@ local function restore(client, bucket, previous, wanted)
   if not (err.kind == "service" and err.status == 409) then return nil, err end
   local now, read_err = stored_rule(client, bucket, previous.Id)
   if now == nil then return nil, read_err end
-  if now and same_rule(now, previous) then return "restored" end
-  if now and same_rule(now, wanted) then return "replaced" end
+  if now and stored_form.same_rule(now, previous) then return "restored" end
+  if now and stored_form.same_rule(now, wanted) then return "replaced" end
   return nil, err
 end
 
@@ -55,11 +46,11 @@ function Client:replace_bucket_inventory(bucket, rule)
   if not body then return nil, errors.validation(reason, path), { state = "unchanged" } end
   local previous, read_err = stored_rule(self, bucket, rule.Id)
   if previous == nil then return nil, read_err, { state = "unchanged" } end
-  if previous and same_rule(previous, rule) then return true end
+  if previous and stored_form.same_rule(previous, rule) then return true end
   if previous then
     local ok, delete_err = self:delete_bucket_inventory(bucket, rule.Id)
     -- A delete whose answer was lost may have gone through: putting the previous rule back settles it either way.
-    if not ok and not is_missing_rule(delete_err) then
+    if not ok and not errors.is_missing_rule(delete_err) then
       local state, restore_err = restore(self, bucket, previous, rule)
       if state then return nil, delete_err, { state = "unchanged" } end
       return nil, delete_err, { state = "lost", previous = previous, restore_error = restore_err }

@@ -1,5 +1,11 @@
 -- What the service stores for a rule: Filter/StorageClass members sorted, an empty Encryption meaning none.
--- Comparisons between a rule sent and a rule read back go through here, so they agree with the service.
+-- Every comparison of two rules (a rule sent and a rule read back, a wanted rule and the bucket's) goes through
+-- here, so they all agree with the service and with each other.
+
+local core = require "oss.core"
+local schemas = require "oss.schema.inventory"
+
+local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
 
 local stored_form = {}
 
@@ -34,6 +40,19 @@ function stored_form.rule(rule)
     end
   end
   return out
+end
+
+--- The bytes the service would store for `rule`: the rule's identity, for comparing and digests.
+--- -> body | nil, reason (a rule the writer refuses, such as one read back with an element it does not know)
+function stored_form.body(rule)
+  return core.xml_write(CONFIGURATION, stored_form.rule(rule))
+end
+
+--- True when the service would store the same rule for `a` and `b`: "IA,Standard" and "Standard,IA", an empty
+--- Encryption and none are the same. A rule that cannot be written is the same as no other.
+function stored_form.same_rule(a, b)
+  local body = stored_form.body(a)
+  return body ~= nil and body == stored_form.body(b)
 end
 
 return stored_form

@@ -1,20 +1,17 @@
 -- Carries out bucket plans: in this process, or spread over worker processes (--jobs) that report line by line.
 
 local documents = require "oss.cli.documents"
+local errors = require "oss.errors"
 local plan = require "oss.cli.plan"
+local stored_form = require "oss.stored_form"
 local workers = require "oss.cli.workers"
 
 local apply = {}
 
--- Only a missing rule is "already deleted": a missing bucket (NoSuchBucket, also 404) is a failure to report.
-local function missing_rule(err)
-  return err.kind == "service" and err.status == 404 and err.code == "NoSuchInventory"
-end
-
 -- A 409 on create means the rule appeared since the plan was made (another run): fine when it is the wanted one.
 local function resolve_conflict(client, bucket, rule, put_err)
   local existing = client:get_bucket_inventory(bucket, rule.Id)
-  if existing and #plan.changes(existing, rule) == 0 then return true end
+  if existing and stored_form.same_rule(existing, rule) then return true end
   return nil, put_err
 end
 
@@ -26,10 +23,11 @@ local function put(client, bucket, rule)
   return ok, err
 end
 
--- Deleting what is already gone is success: an interrupted run may have deleted it before stopping.
+-- Deleting what is already gone is success: an interrupted run may have deleted it before stopping. Only a
+-- missing rule counts as gone: a missing bucket (NoSuchBucket, also 404) is a failure to report.
 local function delete(client, bucket, id)
   local ok, err = client:delete_bucket_inventory(bucket, id)
-  if not ok and missing_rule(err) then return true end
+  if not ok and errors.is_missing_rule(err) then return true end
   return ok, err
 end
 

@@ -75,9 +75,10 @@ function plan.for_bucket(bucket, wanted_rules, current_rules, prune)
     if not existing then
       actions[#actions + 1] = { action = "create", id = rule.Id, rule = rule, changes = plan.changes(nil, rule) }
     else
-      local changes = plan.changes(existing, rule)
-      actions[#actions + 1] = { action = #changes > 0 and "replace" or "unchanged", id = rule.Id, rule = rule,
-        changes = changes }
+      -- Whether the rule changes is the service's notion of the same rule; the field changes only show how.
+      local unchanged = stored_form.same_rule(existing, rule)
+      actions[#actions + 1] = { action = unchanged and "unchanged" or "replace", id = rule.Id, rule = rule,
+        changes = unchanged and {} or plan.changes(existing, rule) }
     end
   end
   for _, rule in ipairs(current_rules) do

@@ -3,11 +3,9 @@
 
 local core = require "oss.core"
 local data_chunk = require "oss.data_chunk"
-local schemas = require "oss.schema.inventory"
 local stored_form = require "oss.stored_form"
 local text_writer = require "oss.cli.text_writer"
 
-local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
 local MARK = "oss_inventory_plan"
 local VERSION = 1
 
@@ -17,7 +15,7 @@ local saved_plan = {}
 function saved_plan.digest(rules)
   local bodies = {}
   for index, rule in ipairs(rules) do
-    bodies[index] = assert(core.xml_write(CONFIGURATION, stored_form.rule(rule)))
+    bodies[index] = assert(stored_form.body(rule))
   end
   table.sort(bodies)
   return core.hex(core.sha256(table.concat(bodies, "\n")))
