@@ -282,7 +282,6 @@ static int schema_gc(lua_State *L)
         return 0;
     schema->collected = 1;
     element_free(&schema->root);
-    oss_buffer_free(&schema->output);
     luaL_unref(L, LUA_REGISTRYINDEX, schema->names_ref);
     schema->names_ref = LUA_NOREF;
     return 0;
@@ -310,7 +309,6 @@ static int schema_new(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     oss_schema *schema = oss_newuserdata(L, sizeof *schema);
     memset(schema, 0, sizeof *schema);
-    oss_buffer_init(&schema->output);
     schema->names_ref = LUA_NOREF;
     oss_setmetatable(L, OSS_SCHEMA_TYPE);
     compile_element(L, 1, &schema->root, 0);

@@ -6,7 +6,6 @@
 
 #include <lua.h>
 
-#include "buffer.h"
 
 typedef enum {
     OSS_TYPE_CONTAINER,
@@ -69,7 +68,6 @@ typedef struct oss_element {
 typedef struct {
     oss_element root;
     size_t element_count; /* every element of the tree, numbered by oss_element.index */
-    oss_buffer output;    /* the writer's scratch space, reused across calls */
     int names_ref;        /* registry reference to the table that keeps every element's lua_name alive */
     int collected;        /* set by __gc: a finalizer can resurrect the userdata, whose tree is then gone */
 } oss_schema;

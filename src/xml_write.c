@@ -585,6 +585,37 @@ static int write_container(writer *w, const oss_element *element, int table)
     return 1;
 }
 
+#define OUTPUT_TYPE "oss.xml_output"
+
+static int free_output(lua_State *L)
+{
+    oss_buffer_free(luaL_checkudata(L, 1, OUTPUT_TYPE));
+    return 0;
+}
+
+/* Each call writes into a buffer of its own, held by a userdata on the stack so that a Lua error (out of memory,
+ * say) cannot leak it, and nothing is shared between calls that a finalizer running mid-write could disturb. */
+static oss_buffer *push_output(lua_State *L)
+{
+    oss_buffer *out = lua_newuserdata(L, sizeof *out);
+    oss_buffer_init(out);
+    if (luaL_newmetatable(L, OUTPUT_TYPE)) {
+        lua_pushcfunction(L, free_output);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    return out;
+}
+
+static void start_writer(writer *w, lua_State *L)
+{
+    w->L = L;
+    w->out = push_output(L);
+    w->depth = 0;
+    w->unknown_key[0] = '\0';
+    w->reason[0] = '\0';
+}
+
 /* xml_write(schema, value) -> bytes | nil, reason, path. `value` is the root element's content. */
 static int lua_xml_write(lua_State *L)
 {
@@ -592,12 +623,7 @@ static int lua_xml_write(lua_State *L)
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
     writer w;
-    w.L = L;
-    w.out = &schema->output;
-    w.depth = 0;
-    w.unknown_key[0] = '\0';
-    w.reason[0] = '\0';
-    oss_buffer_reset(w.out);
+    start_writer(&w, L);
     /* The root itself is never on the path: messages name elements as a script writes them. */
     if (!write_value(&w, &schema->root, 2)) {
         char path[1024];
@@ -610,6 +636,7 @@ static int lua_xml_write(lua_State *L)
     if (w.out->failed)
         return luaL_error(L, "xml_write: out of memory");
     lua_pushlstring(L, w.out->data, w.out->length);
+    oss_buffer_free(w.out);
     return 1;
 }
 
@@ -626,16 +653,13 @@ static int lua_xml_check(lua_State *L)
     if (element == NULL)
         return luaL_error(L, "xml_check: %s has no element %s", schema->root.name, name);
     writer w;
-    w.L = L;
-    w.out = &schema->output;
-    w.depth = 0;
-    w.unknown_key[0] = '\0';
-    oss_buffer_reset(w.out);
+    start_writer(&w, L);
     if (!write_value(&w, element, 3)) {
         lua_pushnil(L);
         lua_pushstring(L, w.reason);
         return 2;
     }
+    oss_buffer_free(w.out);
     lua_pushboolean(L, 1);
     return 1;
 }
