@@ -754,9 +754,11 @@ describe("oss-inventory", function()
       }
       local code, _, err = run("plan " .. write_state("badregions", state, "lua"))
       assert.are.equal(2, code, err)
-      assert.truthy(err:find("buckets.sh-bucket.region: expected a region id such as cn-shanghai, got oss-cn-shanghai",
-        1, true), err)
-      assert.truthy(err:find("buckets.examplebucket.endpoint: expected http(s)://host[:port]", 1, true), err)
+      -- the same words oss.new would use for these values
+      assert.truthy(err:find("buckets.sh-bucket.region: give the region id without the oss- prefix (cn-hangzhou, not "
+        .. "oss-cn-hangzhou), got oss-cn-shanghai", 1, true), err)
+      assert.truthy(err:find("buckets.examplebucket.endpoint: expected http://host[:port] or https://host[:port] with "
+        .. "no path, got oss-cn-hangzhou.aliyuncs.com", 1, true), err)
       assert.truthy(err:find("buckets.examplebucket.zone: unknown element", 1, true), err)
       assert.truthy(err:find("buckets.bucket-two.rules: expected a list of rules", 1, true), err)
       assert.are.same({}, requests_after(before))

@@ -48,3 +48,24 @@ describe("stored_form.same_rule", function()
       new_value = false }, changed.actions[1].changes[1])
   end)
 end)
+
+describe("the bucket name rule", function()
+  local core = require "oss.core"
+  local oss = require "oss"
+  local client = assert(oss.new { region = "cn-hangzhou", access_key_id = "id", access_key_secret = "secret" })
+  local names = { "abc", "a-b", "a1-2b", string.rep("a", 63), "ab", string.rep("a", 64), "-ab", "ab-", "aBc",
+    "a_b", "a.b", "a b", "" }
+
+  it("is the same for a request's bucket and a destination's bucket ARN", function()
+    for _, name in ipairs(names) do
+      local valid = core.is_bucket_name(name)
+      local destination = rule()
+      destination.Destination.OSSBucketDestination.Bucket = "acs:oss:::" .. name
+      assert.are.equal(valid, core.xml_write(core.schema(require("oss.schema.inventory").InventoryConfiguration),
+        destination) ~= nil, name)
+      assert.are.equal(valid, client:check_bucket(name) == nil, name)
+    end
+    assert.is_true(core.is_bucket_name("abc"))
+    assert.is_false(core.is_bucket_name("ab-"))
+  end)
+end)

@@ -2,6 +2,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+#include "bucket_name.h"
 #include "crypto.h"
 #include "date.h"
 #include "http.h"
@@ -23,6 +24,7 @@ OSS_EXPORT int luaopen_oss_core(lua_State *L);
 int luaopen_oss_core(lua_State *L)
 {
     lua_newtable(L);
+    oss_open_bucket_name(L);
     oss_open_crypto(L);
     oss_open_schema(L);
     oss_open_xml_write(L);

@@ -7,6 +7,7 @@
 
 #include <lauxlib.h>
 
+#include "bucket_name.h"
 #include "buffer.h"
 #include "compat.h"
 #include "schema.h"
@@ -110,19 +111,6 @@ static inline int enum_index(const oss_element *element, const char *value, size
     return -1;
 }
 
-static int is_bucket_name(const char *name, size_t length)
-{
-    if (length < 3 || length > 63)
-        return 0;
-    for (size_t i = 0; i < length; i++) {
-        char c = name[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && !(c == '-' && i > 0 && i + 1 < length))
-            return 0;
-    }
-    return 1;
-}
-
 static size_t span_digits(const char *text, size_t length)
 {
     size_t i = 0;
@@ -162,7 +150,7 @@ static int is_bucket_arn(const char *text, size_t length)
 {
     static const char prefix[] = "acs:oss:::";
     size_t at = sizeof prefix - 1;
-    return length > at && memcmp(text, prefix, at) == 0 && is_bucket_name(text + at, length - at);
+    return length > at && memcmp(text, prefix, at) == 0 && oss_is_bucket_name(text + at, length - at);
 }
 
 static int is_url_safe(const char *text, size_t length)

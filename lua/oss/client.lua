@@ -176,13 +176,8 @@ function Client.new(options)
     return nil, errors.validation('expected "v4" or "v1"', "signature_version")
   end
   local region = options.region
-  if region ~= nil and not region:find("^[a-z0-9][a-z0-9%-]*$") then
-    return nil, errors.validation("expected a region id such as cn-hangzhou", "region")
-  end
-  if region and region:find("^oss%-") then
-    return nil, errors.validation("give the region id without the oss- prefix (cn-hangzhou, not oss-cn-hangzhou)",
-      "region")
-  end
+  local region_problem = region ~= nil and endpoint.region_problem(region)
+  if region_problem then return nil, errors.validation(region_problem, "region") end
   if version == "v4" and not region then
     return nil, errors.validation("required for V4 signing", "region")
   end

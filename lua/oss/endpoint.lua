@@ -1,18 +1,39 @@
 -- Where a request goes: the endpoint URL parsed once, and the host and path for each addressing style.
 
+local core = require "oss.core"
 local errors = require "oss.errors"
 
 local endpoint = {}
 
-local BUCKET_NAME = "^[a-z0-9][a-z0-9%-]*[a-z0-9]$"
-
---- nil when `name` is a valid OSS bucket name (3 to 63 lowercase letters, digits and inner hyphens), else why not.
+--- nil when `name` is a valid OSS bucket name, else why not. The rule itself is the C core's, which the writer
+--- applies to a destination's bucket ARN too.
 function endpoint.bucket_name_problem(name)
-  if #name < 3 or #name > 63 or not name:find(BUCKET_NAME) then
+  if not core.is_bucket_name(name) then
     return "expected a bucket name of 3 to 63 lowercase letters, digits and hyphens, "
       .. "starting and ending with a letter or digit"
   end
   return nil
+end
+
+--- nil when `region` is a region id such as cn-hangzhou, else why not.
+function endpoint.region_problem(region)
+  if type(region) ~= "string" or not region:find("^[a-z0-9][a-z0-9%-]*$") then
+    return "expected a region id such as cn-hangzhou"
+  end
+  if region:find("^oss%-") then
+    return "give the region id without the oss- prefix (cn-hangzhou, not oss-cn-hangzhou)"
+  end
+  return nil
+end
+
+--- The region of a public OSS endpoint's host ("oss-cn-shanghai.aliyuncs.com" or
+--- "oss-cn-shanghai-internal.aliyuncs.com", any case, with or without a port) and whether it is the internal one;
+--- nil for any other host.
+function endpoint.region_of_host(host)
+  local region = host:lower():match("^oss%-([a-z0-9%-]+)%.aliyuncs%.com:?%d*$")
+  if not region then return nil end
+  local bare = region:gsub("%-internal$", "")
+  return bare, bare ~= region
 end
 
 --- Parses "https://host[:port]" into { scheme, host, port, authority }; nil, err when it is not one.

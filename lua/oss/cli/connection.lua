@@ -1,6 +1,7 @@
 -- Turns command-line options and OSS_* environment variables into a client; the secret comes only from the environment.
 
 local oss = require "oss"
+local oss_endpoint = require "oss.endpoint"
 
 local connection = {}
 
@@ -35,12 +36,10 @@ function connection.settings(args, getenv)
 end
 
 -- The region of a public OSS endpoint (https://oss-cn-hangzhou[-internal].aliyuncs.com), and whether it is internal.
-local function public_region(endpoint)
-  local host = endpoint and endpoint:match("^%a+://([^/:]+)")
-  local region = host and host:lower():match("^oss%-([a-z0-9%-]+)%.aliyuncs%.com$")
-  if not region then return nil end
-  local bare = region:gsub("%-internal$", "")
-  return bare, bare ~= region
+local function public_region(url)
+  local host = url and url:match("^%a+://([^/]+)")
+  if not host then return nil end
+  return oss_endpoint.region_of_host(host)
 end
 
 --- The settings for a bucket that names its own region and/or endpoint (`nil` for the defaults). A region without

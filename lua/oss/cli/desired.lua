@@ -2,6 +2,7 @@
 -- list of the bucket's rules, or { region = "cn-shanghai", endpoint = "https://…", rules = { rule, ... } } for a
 -- bucket reached through other than the default region or endpoint.
 
+local endpoint = require "oss.endpoint"
 local oss = require "oss"
 local problems = require "oss.cli.problems"
 
@@ -66,14 +67,13 @@ local function location_problems(entry, path, out)
       add(out, path .. "." .. tostring(key), "unknown element (expected region, endpoint or rules)")
     end
   end
-  local region = entry.region
-  if region ~= nil and (type(region) ~= "string" or not region:find("^[a-z0-9][a-z0-9%-]*$")
-      or region:find("^oss%-")) then
-    add(out, path .. ".region", "expected a region id such as cn-shanghai, got " .. tostring(region))
+  local region_problem = entry.region ~= nil and endpoint.region_problem(entry.region)
+  if region_problem then
+    add(out, path .. ".region", region_problem .. ", got " .. tostring(entry.region))
   end
-  local endpoint = entry.endpoint
-  if endpoint ~= nil and (type(endpoint) ~= "string" or not endpoint:find("^https?://[^/%s]+/?$")) then
-    add(out, path .. ".endpoint", "expected http(s)://host[:port], got " .. tostring(endpoint))
+  if entry.endpoint ~= nil then
+    local parsed, endpoint_err = endpoint.parse(entry.endpoint)
+    if not parsed then add(out, path .. ".endpoint", endpoint_err.reason .. ", got " .. tostring(entry.endpoint)) end
   end
 end
 

@@ -1,12 +1,8 @@
 -- Why a bucket could not be read, in words that say what to change in the desired state.
 
-local diagnosis = {}
+local oss_endpoint = require "oss.endpoint"
 
--- "oss-cn-shanghai.aliyuncs.com" or "oss-cn-shanghai-internal.aliyuncs.com" -> "cn-shanghai"
-local function region_of(endpoint)
-  local region = endpoint:lower():match("^oss%-([a-z0-9%-]+)%.aliyuncs%.com$")
-  return region and (region:gsub("%-internal$", ""))
-end
+local diagnosis = {}
 
 -- The element to add, written as the desired state's format writes it.
 local function region_element(format, region)
@@ -18,7 +14,7 @@ end
 --- names the region the bucket is in (from the answer's Endpoint), anything else is the error itself.
 function diagnosis.read_failure(bucket, failure, format)
   local endpoint = failure.code == "AccessDenied" and failure.endpoint
-  local region = type(endpoint) == "string" and region_of(endpoint)
+  local region = type(endpoint) == "string" and oss_endpoint.region_of_host(endpoint)
   if region then
     return ("%s: the bucket is in %s (%s): add %s"):format(bucket, region, endpoint, region_element(format, region))
   end
