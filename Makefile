@@ -26,7 +26,7 @@ LUA_PATH_DEV = $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;
 export LUA_PATH := $(LUA_PATH_DEV)
 
 .PHONY: all $(RUNTIMES) deps interop-deps test $(addprefix test-,$(RUNTIMES)) demo bench rock docs clean
-.PHONY: check check-sanitizers check-valgrind fuzz fuzz-targets
+.PHONY: check check-sanitizers check-valgrind check-bench fuzz fuzz-targets
 
 all: $(RUNTIMES)
 
@@ -58,7 +58,8 @@ bench: deps all interop-deps
 	lua5.4 bench/run.lua $(abspath $(BUILD))
 	LUA_CPATH="$(abspath $(BUILD))/lua54/?.so;;" lua5.4 bench/plan_jobs.lua
 
-# make check: the specs under ASan+UBSan (LeakSanitizer on) and under valgrind, and the fuzz targets built.
+# make check: the specs under ASan+UBSan (LeakSanitizer on) and under valgrind, the fuzz targets built, and the
+# bench harness in smoke mode.
 SANITIZE = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_CFLAGS = $(WARNINGS) -fPIC -fvisibility=hidden -D_POSIX_C_SOURCE=200809L -O1 -g $(SANITIZE)
 FUZZ_CC ?= clang
@@ -67,7 +68,7 @@ FUZZ_TARGETS = $(patsubst fuzz/%_fuzz.c,$(BUILD)/fuzz/%_fuzz,$(wildcard fuzz/*_f
 FUZZ_CFLAGS = $(WARNINGS) -D_POSIX_C_SOURCE=200809L -O1 -g -fsanitize=fuzzer,address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=all -DOSS_FUZZ_ROOT='"$(CURDIR)"' -I$(lua54_INCDIR) -Isrc
 
-check: deps all interop-deps fuzz-targets check-sanitizers check-valgrind
+check: deps all interop-deps fuzz-targets check-sanitizers check-valgrind check-bench
 
 # lua5.4 itself is not instrumented: the sanitizer runtime comes with tools/lua-host, so spawned tools stay plain.
 $(BUILD)/asan/oss/core.so: $(SOURCES) $(HEADERS)
@@ -83,6 +84,10 @@ check-sanitizers: $(BUILD)/asan/oss/core.so $(BUILD)/asan/lua-host
 
 check-valgrind: lua54
 	@sh tools/check-valgrind $(BUILD)/lua54
+
+# The bench harness in smoke mode: every script runs and reports every row (a test of the harness, not a timing).
+check-bench: all interop-deps
+	LUA_CPATH="$(CURDIR)/$(BUILD)/lua54/?.so;;" lua5.4 /usr/bin/busted --lua=lua5.4 bench/spec
 
 $(BUILD)/fuzz/%_fuzz: fuzz/%_fuzz.c fuzz/fuzz_driver.c fuzz/fuzz_driver.h $(SOURCES) $(HEADERS)
 	@mkdir -p $(@D)

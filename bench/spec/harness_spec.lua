@@ -1,4 +1,5 @@
--- make bench's scripts, run in smoke mode (a few iterations each) so that none of them can rot; nothing is timed.
+-- The bench harness (make bench's scripts) in smoke mode, a few iterations each, so none of them can rot; nothing is
+-- timed. make check runs it: it tests the harness, not the library.
 
 local run = require("spec.support.fixtures").run
 
