@@ -6,9 +6,6 @@ local Client = require "oss.client"
 local schemas = require "oss.schema.inventory"
 local stored_form = require "oss.stored_form"
 
--- A local is read without a lookup in the globals table; these run on every request.
-local type = type
-
 local CONFIGURATION = core.schema(schemas.InventoryConfiguration)
 local LIST_RESULT = core.schema(schemas.ListInventoryConfigurationsResult)
 
@@ -20,9 +17,6 @@ local function check_id(id)
   if not ok then return errors.validation(reason, "id") end
   return nil
 end
-
--- The query maps are only read (signed, and encoded into the URL), so the list without a token can share one.
-local LIST_QUERY = { inventory = "" }
 
 local function rule_query(id)
   return { inventory = "", inventoryId = id }
@@ -85,13 +79,13 @@ function Client:list_bucket_inventory(bucket, options)
   local err = self:check_bucket(bucket)
   check_options(options)
   if err then return nil, err end
-  local query = LIST_QUERY
+  local query = { inventory = "" }
   local token = options and options.continuation_token
   if token ~= nil then
     if type(token) ~= "string" then
       error("continuation_token: expected a string, got " .. type(token), 2)
     end
-    query = { inventory = "", ["continuation-token"] = token }
+    query["continuation-token"] = token
   end
   local page, call_err = self:call("GET", bucket, query, nil, LIST_RESULT, options)
   if not page then return nil, call_err end
