@@ -52,6 +52,11 @@ function M.iso8601(seconds)
   return os.date("!%Y-%m-%dT%H:%M:%S.000Z", seconds)
 end
 
+-- The platform's form (STS Expiration, instance metadata): whole seconds, no fraction.
+function M.iso8601_seconds(seconds)
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", seconds)
+end
+
 local Clock = {}
 Clock.__index = Clock
 
