@@ -40,6 +40,7 @@ build = {
     ["oss.emulator.issued_credentials"] = "lua/oss/emulator/issued_credentials.lua",
     ["oss.emulator.journal"] = "lua/oss/emulator/journal.lua",
     ["oss.emulator.platform_metadata"] = "lua/oss/emulator/platform_metadata.lua",
+    ["oss.emulator.platform_sts"] = "lua/oss/emulator/platform_sts.lua",
     ["oss.emulator.region"] = "lua/oss/emulator/region.lua",
     ["oss.emulator.service"] = "lua/oss/emulator/service.lua",
     ["oss.emulator.store"] = "lua/oss/emulator/store.lua",

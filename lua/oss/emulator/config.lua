@@ -76,7 +76,7 @@ local function optional_string(options, name)
   return value
 end
 
--- The platform around OSS: instance metadata for a role, the issued credentials' lifetime.
+-- The platform around OSS: instance metadata for a role, STS's OIDC provider, the issued credentials' lifetime.
 local function platform_settings(options, result)
   result.ecs_role = optional_string(options, "ecs_role")
   if result.ecs_role and not result.ecs_role:match("^[%w%.@_%-]+$") then
@@ -88,6 +88,11 @@ local function platform_settings(options, result)
   end
   if result.imdsv2_only and not result.ecs_role then
     error("imdsv2_only needs ecs_role: without a role there is no instance metadata", 0)
+  end
+  result.oidc_provider_arn = optional_string(options, "oidc_provider_arn")
+  result.oidc_token_file = optional_string(options, "oidc_token_file")
+  if (result.oidc_provider_arn == nil) ~= (result.oidc_token_file == nil) then
+    error("oidc_provider_arn and oidc_token_file go together", 0)
   end
   result.credentials_lifetime = options.credentials_lifetime or M.DEFAULT_CREDENTIALS_LIFETIME
   if type(result.credentials_lifetime) ~= "number" or not (result.credentials_lifetime > 0) then
