@@ -41,6 +41,7 @@ build = {
     ["oss.emulator.journal"] = "lua/oss/emulator/journal.lua",
     ["oss.emulator.platform_metadata"] = "lua/oss/emulator/platform_metadata.lua",
     ["oss.emulator.platform_sts"] = "lua/oss/emulator/platform_sts.lua",
+    ["oss.emulator.platform_uri"] = "lua/oss/emulator/platform_uri.lua",
     ["oss.emulator.region"] = "lua/oss/emulator/region.lua",
     ["oss.emulator.service"] = "lua/oss/emulator/service.lua",
     ["oss.emulator.store"] = "lua/oss/emulator/store.lua",

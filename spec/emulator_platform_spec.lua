@@ -1,5 +1,5 @@
 -- The platform around the emulated OSS through raw requests: instance metadata (IMDSv1 and v2), STS AssumeRole
--- (RPC signature, chained) and AssumeRoleWithOIDC, and the OSS side accepting what they issue
+-- (RPC signature, chained) and AssumeRoleWithOIDC, the credentials URI, and the OSS side accepting what they issue
 -- until it expires by the emulator's clock.
 local cjson = require "cjson"
 local core = require "oss.core"
@@ -395,6 +395,22 @@ describe("the emulator's platform", function()
     end)
   end)
 
+  describe("the credentials URI", function()
+    it("answers credentials the OSS side accepts", function()
+      local status, body = support.http("GET", url("/-/platform/credentials"))
+      assert.are.equal(200, status)
+      local document = decode(body)
+      assert.are.equal("Success", document.Code)
+      assert.is_truthy(math.abs(epoch_of(document.Expiration) - (os.time() + LIFETIME)) <= 5)
+      assert_accepted(document)
+      local entry = emu:requests(2)[1]
+      assert.are.same({ "credentials_uri", "GET", "/-/platform/credentials" }, { entry.platform, entry.method, entry.path })
+    end)
+
+    it("refuses anything but GET", function()
+      assert.are.equal(405, (support.http("POST", url("/-/platform/credentials"), "")))
+    end)
+  end)
 end)
 
 describe("the emulator's platform options", function()

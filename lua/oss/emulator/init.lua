@@ -7,6 +7,7 @@ local issued_credentials = require "oss.emulator.issued_credentials"
 local journal = require "oss.emulator.journal"
 local platform_metadata = require "oss.emulator.platform_metadata"
 local platform_sts = require "oss.emulator.platform_sts"
+local platform_uri = require "oss.emulator.platform_uri"
 local service = require "oss.emulator.service"
 local store = require "oss.emulator.store"
 
@@ -42,6 +43,7 @@ function M.new(options)
         clock = now },
       platform_sts.new { find_key = find_key, issued = issued, clock = now,
         oidc_provider_arn = settings.oidc_provider_arn, oidc_token_file = settings.oidc_token_file },
+      platform_uri.new { issued = issued },
     },
   }
   return self
