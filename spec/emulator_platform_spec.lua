@@ -4,10 +4,9 @@
 local cjson = require "cjson"
 local core = require "oss.core"
 local config = require "oss.emulator.config"
+local oss_request = require "spec.support.oss_request"
 local rpc_signature = require "oss.credentials.rpc_signature"
 local support = require "spec.support.emulator"
-
-local error_schema = core.schema(require("oss.schema.error"))
 
 local ROLE = "EcsRamRole"
 local LIFETIME = 1200
@@ -16,8 +15,6 @@ local OIDC_PROVIDER = "acs:ram::1000000000000000:oidc-provider/cluster"
 local ROLE_ARN = "acs:ram::1000000000000000:role/InventoryWriter"
 local BUCKET = "platform-bucket"
 local CREDENTIALS_PATH = "/latest/meta-data/ram/security-credentials/"
-
-local signer = core.signer()
 
 local function write_file(path, content)
   local file = assert(io.open(path, "wb"))
@@ -103,25 +100,13 @@ describe("the emulator's platform", function()
     return support.http("GET", url(path), nil, token and { ["X-aliyun-ecs-metadata-token"] = token } or nil)
   end
 
-  -- An OSS list call on the (empty) bucket signed with `credential` ({ AccessKeyId, AccessKeySecret,
-  -- SecurityToken }); -> status, the error document.
+  -- The bucket has no rules, so a request that passes authentication learns just that.
   local function oss_list(credential, options)
     options = options or {}
-    local request = {
-      method = "GET", bucket = BUCKET, query = { inventory = "" }, headers = {}, region = "cn-hangzhou",
-      time = os.time() + offset,
-    }
-    signer:sign_v4(request, {
-      access_key_id = credential.AccessKeyId, access_key_secret = credential.AccessKeySecret,
-      security_token = not options.without_token and credential.SecurityToken or nil,
-    })
-    local headers = {}
-    for name, value in pairs(request.headers) do headers[name:lower()] = value end
-    local status, body = support.http("GET", url("/" .. BUCKET .. "/?inventory"), nil, headers)
-    return status, assert(core.xml_read(error_schema, body))
+    return oss_request.list_inventory(emu, BUCKET, credential,
+      { time = os.time() + offset, without_token = options.without_token })
   end
 
-  -- The bucket has no rules, so a request that passes authentication learns just that.
   local function assert_accepted(credential)
     local status, document = oss_list(credential)
     assert.are.same({ 404, "NoSuchInventory" }, { status, document.Code })
