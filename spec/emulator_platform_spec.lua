@@ -267,6 +267,22 @@ describe("the emulator's platform", function()
       assert.is_truthy(math.abs(epoch_of(body.Credentials.Expiration) - (os.time() + 900)) <= 5)
     end)
 
+    it("refuses a body larger than the journal keeps, unread, with 413", function()
+      local status, body = support.http("POST", url("/?Action=AssumeRole&Version=2015-04-01"),
+        "RoleArn=" .. string.rep("a", 65 * 1024), { ["content-type"] = "application/x-www-form-urlencoded" })
+      expect_sts_error(status, decode(body), 413, "EntityTooLarge")
+      assert.is_nil(emu:requests(1)[1].form[1])
+    end)
+
+    it("answers a malformed_xml fault with its real answer cut in half", function()
+      emu:faults { path = "/", method = "POST", action = "malformed_xml" }
+      local status, body = support.http("POST", url("/?Action=AssumeRoleWithOIDC&Version=2015-04-01"), "",
+        { ["content-type"] = "application/x-www-form-urlencoded" })
+      assert.are.equal(400, status)
+      assert.is_false(pcall(cjson.decode, body))
+      assert.are.equal("{", body:sub(1, 1))
+    end)
+
     it("accepts every parameter in the query of a GET", function()
       assert.are.equal(200, (sts { method = "GET" }))
     end)
@@ -395,6 +411,33 @@ describe("the emulator's platform", function()
     it("refuses anything but GET", function()
       assert.are.equal(405, (support.http("POST", url("/-/platform/credentials"), "")))
     end)
+  end)
+end)
+
+describe("the platform's issued credentials", function()
+  local issued_credentials = require "oss.emulator.issued_credentials"
+  local function fixed_clock(now)
+    return { now = function() return now end }
+  end
+
+  it("live the emulator's lifetime, or a shorter duration asked for, and have random ids", function()
+    local issued = issued_credentials.new(fixed_clock(1000), 600)
+    local plain, short, long = issued:issue(), issued:issue(300), issued:issue(3600)
+    assert.are.same({ 1600, 1300, 1600 }, { plain.expires, short.expires, long.expires })
+    assert.are_not.equal(plain.id, short.id)
+    assert.are_not.equal(plain.secret, short.secret)
+    assert.is_truthy(plain.id:match("^STS%.%w+$") and #plain.secret == 40)
+    assert.are.equal(short, issued:find(short.id))
+  end)
+
+  it("keep only the newest, so a loop of calls cannot grow the emulator without end", function()
+    local issued = issued_credentials.new(fixed_clock(1000), 600)
+    local first = issued:issue()
+    for _ = 1, issued_credentials.KEPT - 1 do issued:issue() end
+    assert.are.equal(first, issued:find(first.id))
+    local newest = issued:issue()
+    assert.is_nil(issued:find(first.id))
+    assert.are.equal(newest, issued:find(newest.id))
   end)
 end)
 
