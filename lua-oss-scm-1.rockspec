@@ -63,6 +63,7 @@ build = {
     ["oss.cli.workers"] = "lua/oss/cli/workers.lua",
     ["oss.client"] = "lua/oss/client.lua",
     ["oss.credentials"] = "lua/oss/credentials.lua",
+    ["oss.credentials.rpc_signature"] = "lua/oss/credentials/rpc_signature.lua",
     ["oss.data_chunk"] = "lua/oss/data_chunk.lua",
     ["oss.endpoint"] = "lua/oss/endpoint.lua",
     ["oss.errors"] = "lua/oss/errors.lua",
