@@ -1,4 +1,5 @@
 -- The emulator's configuration: defaults, "name:region:owner" / "id:secret:token" shorthands, Lua config files.
+local core = require "oss.core"
 local data_chunk = require "oss.data_chunk"
 
 local M = {}
@@ -44,7 +45,7 @@ local function bucket_entry(entry, index)
   if type(entry) ~= "table" or type(entry.name) ~= "string" then
     error("buckets[" .. index .. "]: expected \"name[:region[:owner]]\" or { name =, region =, owner = }", 0)
   end
-  if not entry.name:match("^[a-z0-9][a-z0-9-]*[a-z0-9]$") or #entry.name < 3 or #entry.name > 63 then
+  if not core.is_bucket_name(entry.name) then
     error("buckets[" .. index .. "]: invalid bucket name '" .. entry.name .. "'", 0)
   end
   return {

@@ -1,13 +1,13 @@
 -- Which region a request addressed, and the service's answer when that is not the bucket's own region.
+local endpoint = require "oss.endpoint"
 local errors = require "oss.emulator.errors"
 
 local M = {}
 
 -- "oss-cn-shanghai.aliyuncs.com", "bucket.oss-cn-shanghai-internal.aliyuncs.com" -> "cn-shanghai"
 local function region_of_host(host)
-  local name = (host or ""):match("^([^:]*)"):lower()
-  local region = name:match("^oss%-([a-z0-9%-]+)%.aliyuncs%.com$") or name:match("%.oss%-([a-z0-9%-]+)%.aliyuncs%.com$")
-  return region and (region:gsub("%-internal$", ""))
+  if not host then return nil end
+  return (endpoint.region_of_host(host) or endpoint.region_of_host(host:gsub("^[^.]*%.", "")))
 end
 
 -- The region of a V4 credential scope: "OSS4-HMAC-SHA256 Credential=AK/20231216/cn-hangzhou/oss/aliyun_v4_request"
