@@ -259,6 +259,8 @@ describe("core.http", function()
         assert.is_nil(head(index):find("Expect", 1, true), raw[index])
         if index ~= 7 then assert.is_nil(head(index):find("Accept", 1, true), raw[index]) end
       end
+      -- Every request starts from reset options, and the connection stays open through all of them.
+      assert.equal(1, server:log().accepts)
     end)
 
     it("takes the transport's options from the second table, and a timeout from the request first", function()
