@@ -366,6 +366,39 @@ describe("core.http", function()
       assert.equal("response body exceeds 1000 bytes", message)
     end)
 
+    it("refuses a header line longer than libcurl reads as too_large", function()
+      local server = start { { raw = "HTTP/1.1 200 OK\r\nX-Long: " .. ("a"):rep(101 * 1024) .. "\r\n\r\n" } }
+      local response, message, code = http:request { method = "GET", url = server.url .. "/" }
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("a response header line exceeds 102400 bytes", message)
+    end)
+
+    it("refuses response headers past 256 kB in all as too_large", function()
+      local line = "X-Wide: " .. ("b"):rep(1000) .. "\r\n"
+      local server = start { { raw = "HTTP/1.1 200 OK\r\n" .. line:rep(300) .. "Content-Length: 0\r\n\r\n" } }
+      local response, message, code = http:request { method = "GET", url = server.url .. "/" }
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("response headers exceed 262144 bytes", message)
+    end)
+
+    it("reports an answer without a status line, or with a malformed one, as protocol", function()
+      local answers = {
+        "<html>an HTTP/0.9 answer</html>\n",
+        "HTTP/1.1 abc Broken\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 20\r\nContent-Length: 0\r\n\r\n",
+        "SSH-2.0-OpenSSH_9.2\r\n",
+      }
+      for _, answer in ipairs(answers) do
+        local server = start { { raw = answer } }
+        local response, message, code = http:request { method = "GET", url = server.url .. "/" }
+        assert.is_nil(response)
+        assert.equal("protocol", code, message)
+        assert.matches("^invalid answer from 127%.0%.0%.1:" .. server.port .. ": ", message)
+      end
+    end)
+
     it("applies max_response_size to error bodies too", function()
       local server = start { { status = 500, body = ("e"):rep(64) } }
       local response, message, code = http:request { method = "GET", url = server.url .. "/", max_response_size = 63 }

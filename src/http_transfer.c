@@ -57,19 +57,27 @@ int oss_http_finish_headers(oss_http *http)
 
 /* ---- libcurl callbacks: append to C buffers or feed the sink; no Lua here ---- */
 
+static size_t refuse(oss_http *http, oss_http_refusal refusal)
+{
+    http->refusal = refusal;
+    return 0;
+}
+
 static size_t on_header(char *data, size_t size, size_t count, void *userdata)
 {
     oss_http *http = userdata;
     size_t length = size * count;
     /* A new status line starts a new header block (after a 1xx or a proxy's CONNECT answer): keep the last. */
-    if (length >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    if (length >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         oss_buffer_reset(&http->response_headers);
-    if (length > OSS_HTTP_MAX_HEADER_BYTES - http->response_headers.length) {
-        http->headers_too_large = 1;
-        return 0;
+        http->head_complete = 0;
+    } else if ((length == 2 && data[0] == '\r') || (length == 1 && data[0] == '\n')) {
+        http->head_complete = 1;
     }
+    if (length > OSS_HTTP_MAX_HEADER_BYTES - http->response_headers.length)
+        return refuse(http, OSS_HTTP_HEADERS_TOO_LARGE);
     oss_buffer_append(&http->response_headers, data, length);
-    return http->response_headers.failed ? 0 : length;
+    return http->response_headers.failed ? refuse(http, OSS_HTTP_OUT_OF_MEMORY) : length;
 }
 
 static size_t on_body(char *data, size_t size, size_t count, void *userdata)
@@ -82,10 +90,8 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
         /* Only a success is the document the sink expects; an error body is read by the caller. */
         http->destination = http->sink != NULL && status >= 200 && status <= 299 ? OSS_BODY_TO_SINK : OSS_BODY_BUFFERED;
     }
-    if (length > http->max_body - http->body_received) {
-        http->body_too_large = 1;
-        return 0;
-    }
+    if (length > http->max_body - http->body_received)
+        return refuse(http, OSS_HTTP_BODY_TOO_LARGE);
     http->body_received += length;
     if (http->destination == OSS_BODY_TO_SINK) {
         /* The reader keeps its own error for finish(); once it has refused, the rest is only drained. */
@@ -94,7 +100,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
         return length;
     }
     oss_buffer_append(&http->body, data, length);
-    return http->body.failed ? 0 : length;
+    return http->body.failed ? refuse(http, OSS_HTTP_OUT_OF_MEMORY) : length;
 }
 
 /* ---- the options of a transfer ---- */
@@ -145,6 +151,8 @@ static CURLcode set_options(oss_http *http, const oss_http_request *request)
     SET_OPTION(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request->connect_timeout));
     SET_OPTION(CURLOPT_TIMEOUT_MS, milliseconds(request->timeout));
     SET_OPTION(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* An answer without a status line is a broken server or not HTTP at all, never a real HTTP/0.9 one. */
+    SET_OPTION(CURLOPT_HTTP09_ALLOWED, 0L);
     /* The signature covers the path as given; libcurl must not squash "." and ".." segments. */
     SET_OPTION(CURLOPT_PATH_AS_IS, 1L);
     SET_OPTION(CURLOPT_SSL_VERIFYPEER, request->ssl_verify ? 1L : 0L);
@@ -182,8 +190,8 @@ void oss_http_begin(oss_http *http, const oss_http_request *request)
     http->destination = OSS_BODY_UNDECIDED;
     http->max_body = request->max_response_size;
     http->body_received = 0;
-    http->body_too_large = 0;
-    http->headers_too_large = 0;
+    http->head_complete = 0;
+    http->refusal = OSS_HTTP_NOT_REFUSED;
     http->sink_refused = 0;
 }
 

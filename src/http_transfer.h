@@ -14,6 +14,14 @@
 
 typedef enum { OSS_BODY_UNDECIDED, OSS_BODY_BUFFERED, OSS_BODY_TO_SINK } oss_body_destination;
 
+/* Why a callback stopped the transfer, when it did: libcurl then reports only CURLE_WRITE_ERROR. */
+typedef enum {
+    OSS_HTTP_NOT_REFUSED,
+    OSS_HTTP_BODY_TOO_LARGE,
+    OSS_HTTP_HEADERS_TOO_LARGE,
+    OSS_HTTP_OUT_OF_MEMORY
+} oss_http_refusal;
+
 typedef struct {
     CURL *curl;
     int holds_global_init;
@@ -32,8 +40,8 @@ typedef struct {
     oss_body_destination destination;
     size_t max_body;
     size_t body_received;
-    int body_too_large;
-    int headers_too_large;
+    int head_complete; /* the blank line ending the last header block has arrived */
+    oss_http_refusal refusal;
     int sink_refused;
 } oss_http;
 
