@@ -366,6 +366,25 @@ describe("core.http", function()
       assert.equal("response body exceeds 1000 bytes", message)
     end)
 
+    it("refuses a Content-Length past max_response_size as soon as it is read", function()
+      local server = start { { raw = { "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n", "x", "x" },
+                               pace = 5 } }
+      local elapsed, response, message, code = timed(function()
+        return http:request { method = "GET", url = server.url .. "/", max_response_size = 1000, timeout = 20 }
+      end)
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("response body exceeds 1000 bytes", message)
+      assert.is_true(elapsed < 2, "returned after " .. elapsed .. " s")
+    end)
+
+    it("answers a HEAD whose Content-Length is past max_response_size: no such body comes", function()
+      local server = start { { raw = "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n" } }
+      local response = assert(http:request { method = "HEAD", url = server.url .. "/", max_response_size = 1000 })
+      assert.equal(200, response.status)
+      assert.equal("1000000000000", response.headers["content-length"])
+    end)
+
     it("refuses a header line longer than libcurl reads as too_large", function()
       local server = start { { raw = "HTTP/1.1 200 OK\r\nX-Long: " .. ("a"):rep(101 * 1024) .. "\r\n\r\n" } }
       local response, message, code = http:request { method = "GET", url = server.url .. "/" }

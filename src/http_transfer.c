@@ -90,6 +90,7 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
         /* Only a success is the document the sink expects; an error body is read by the caller. */
         http->destination = http->sink != NULL && status >= 200 && status <= 299 ? OSS_BODY_TO_SINK : OSS_BODY_BUFFERED;
     }
+    /* A Content-Length past the bound was refused with the head; this bounds a chunked body, and a bound of 0. */
     if (length > http->max_body - http->body_received)
         return refuse(http, OSS_HTTP_BODY_TOO_LARGE);
     http->body_received += length;
@@ -163,6 +164,10 @@ static CURLcode set_options(oss_http *http, const oss_http_request *request)
     SET_OPTION(CURLOPT_PROXY, request->proxy != NULL ? request->proxy : "");
     SET_OPTION(CURLOPT_NOPROXY, request->no_proxy != NULL ? request->no_proxy : "");
     SET_OPTION(CURLOPT_HTTPHEADER, http->header_count > 0 ? http->header_nodes : NULL);
+    /* A Content-Length past the bound is refused as soon as it is read, not after that many bytes arrived. (0,
+     * libcurl's "no limit", leaves a zero bound to on_body; a HEAD answer's length is of a body never sent.) */
+    if (!oss_http_method_is(request, "HEAD"))
+        SET_OPTION(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)request->max_response_size);
     SET_OPTION(CURLOPT_HEADERFUNCTION, on_header);
     SET_OPTION(CURLOPT_HEADERDATA, (void *)http);
     SET_OPTION(CURLOPT_WRITEFUNCTION, on_body);
