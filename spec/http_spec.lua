@@ -418,6 +418,15 @@ describe("core.http", function()
       end
     end)
 
+    it("takes a max_response_size of 0 to allow only an empty body", function()
+      local server = start { { status = 200 }, { status = 200, body = "x" } }
+      assert.equal("", assert(http:request { method = "GET", url = server.url .. "/", max_response_size = 0 }).body)
+      local response, message, code = http:request { method = "GET", url = server.url .. "/", max_response_size = 0 }
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("response body exceeds 0 bytes", message)
+    end)
+
     it("applies max_response_size to error bodies too", function()
       local server = start { { status = 500, body = ("e"):rep(64) } }
       local response, message, code = http:request { method = "GET", url = server.url .. "/", max_response_size = 63 }
@@ -468,7 +477,7 @@ describe("core.http", function()
     end)
 
     it("reports an unreachable proxy as proxy, and goes around it for no_proxy hosts", function()
-      local server = start { { status = 200, body = "direct" } }
+      local server = start { { status = 200, body = "direct" }, { status = 200, body = "direct again" } }
       local proxy = "http://127.0.0.1:" .. closed_port()
       local response, message, code = http:request { method = "GET", url = server.url .. "/", proxy = proxy }
       assert.is_nil(response)
@@ -478,6 +487,7 @@ describe("core.http", function()
       local direct = assert(http:request { method = "GET", url = server.url .. "/", proxy = proxy,
                                            no_proxy = "127.0.0.1" })
       assert.equal("direct", direct.body)
+      assert.equal("direct again", assert(http:request { method = "GET", url = server.url .. "/" }).body)
     end)
 
     it("refuses schemes other than http and https", function()
@@ -539,6 +549,16 @@ describe("core.http over TLS", function()
     local unverified = assert(http:request { method = "GET", url = ("https://127.0.0.1:%d/"):format(port),
                                              ssl_verify = false })
     assert.equal(200, unverified.status)
+  end)
+
+  it("verifies the next request again after one with ssl_verify = false", function()
+    local http = assert(core.http())
+    finally(function() http:close() end)
+    local url = ("https://127.0.0.1:%d/"):format(port)
+    assert.equal(200, assert(http:request { method = "GET", url = url, ssl_verify = false }).status)
+    local response, _, code = http:request { method = "GET", url = url }
+    assert.is_nil(response)
+    assert.equal("tls", code)
   end)
 
   it("reports an unreadable ca_file as tls", function()
