@@ -259,6 +259,8 @@ describe("core.http", function()
         assert.is_nil(head(index):find("Expect", 1, true), raw[index])
         if index ~= 7 then assert.is_nil(head(index):find("Accept", 1, true), raw[index]) end
       end
+      -- Every request starts from reset options, and the connection stays open through all of them.
+      assert.equal(1, server:log().accepts)
     end)
 
     it("takes the transport's options from the second table, and a timeout from the request first", function()
@@ -364,6 +366,67 @@ describe("core.http", function()
       assert.equal("response body exceeds 1000 bytes", message)
     end)
 
+    it("refuses a Content-Length past max_response_size as soon as it is read", function()
+      local server = start { { raw = { "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n", "x", "x" },
+                               pace = 5 } }
+      local elapsed, response, message, code = timed(function()
+        return http:request { method = "GET", url = server.url .. "/", max_response_size = 1000, timeout = 20 }
+      end)
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("response body exceeds 1000 bytes", message)
+      assert.is_true(elapsed < 2, "returned after " .. elapsed .. " s")
+    end)
+
+    it("answers a HEAD whose Content-Length is past max_response_size: no such body comes", function()
+      local server = start { { raw = "HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n" } }
+      local response = assert(http:request { method = "HEAD", url = server.url .. "/", max_response_size = 1000 })
+      assert.equal(200, response.status)
+      assert.equal("1000000000000", response.headers["content-length"])
+    end)
+
+    it("refuses a header line longer than libcurl reads as too_large", function()
+      local server = start { { raw = "HTTP/1.1 200 OK\r\nX-Long: " .. ("a"):rep(101 * 1024) .. "\r\n\r\n" } }
+      local response, message, code = http:request { method = "GET", url = server.url .. "/" }
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("a response header line exceeds 102400 bytes", message)
+    end)
+
+    it("refuses response headers past 256 kB in all as too_large", function()
+      local line = "X-Wide: " .. ("b"):rep(1000) .. "\r\n"
+      local server = start { { raw = "HTTP/1.1 200 OK\r\n" .. line:rep(300) .. "Content-Length: 0\r\n\r\n" } }
+      local response, message, code = http:request { method = "GET", url = server.url .. "/" }
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("response headers exceed 262144 bytes", message)
+    end)
+
+    it("reports an answer without a status line, or with a malformed one, as protocol", function()
+      local answers = {
+        "<html>an HTTP/0.9 answer</html>\n",
+        "HTTP/1.1 abc Broken\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 20\r\nContent-Length: 0\r\n\r\n",
+        "SSH-2.0-OpenSSH_9.2\r\n",
+      }
+      for _, answer in ipairs(answers) do
+        local server = start { { raw = answer } }
+        local response, message, code = http:request { method = "GET", url = server.url .. "/" }
+        assert.is_nil(response)
+        assert.equal("protocol", code, message)
+        assert.matches("^invalid answer from 127%.0%.0%.1:" .. server.port .. ": ", message)
+      end
+    end)
+
+    it("takes a max_response_size of 0 to allow only an empty body", function()
+      local server = start { { status = 200 }, { status = 200, body = "x" } }
+      assert.equal("", assert(http:request { method = "GET", url = server.url .. "/", max_response_size = 0 }).body)
+      local response, message, code = http:request { method = "GET", url = server.url .. "/", max_response_size = 0 }
+      assert.is_nil(response)
+      assert.equal("too_large", code)
+      assert.equal("response body exceeds 0 bytes", message)
+    end)
+
     it("applies max_response_size to error bodies too", function()
       local server = start { { status = 500, body = ("e"):rep(64) } }
       local response, message, code = http:request { method = "GET", url = server.url .. "/", max_response_size = 63 }
@@ -414,7 +477,7 @@ describe("core.http", function()
     end)
 
     it("reports an unreachable proxy as proxy, and goes around it for no_proxy hosts", function()
-      local server = start { { status = 200, body = "direct" } }
+      local server = start { { status = 200, body = "direct" }, { status = 200, body = "direct again" } }
       local proxy = "http://127.0.0.1:" .. closed_port()
       local response, message, code = http:request { method = "GET", url = server.url .. "/", proxy = proxy }
       assert.is_nil(response)
@@ -424,6 +487,7 @@ describe("core.http", function()
       local direct = assert(http:request { method = "GET", url = server.url .. "/", proxy = proxy,
                                            no_proxy = "127.0.0.1" })
       assert.equal("direct", direct.body)
+      assert.equal("direct again", assert(http:request { method = "GET", url = server.url .. "/" }).body)
     end)
 
     it("refuses schemes other than http and https", function()
@@ -485,6 +549,16 @@ describe("core.http over TLS", function()
     local unverified = assert(http:request { method = "GET", url = ("https://127.0.0.1:%d/"):format(port),
                                              ssl_verify = false })
     assert.equal(200, unverified.status)
+  end)
+
+  it("verifies the next request again after one with ssl_verify = false", function()
+    local http = assert(core.http())
+    finally(function() http:close() end)
+    local url = ("https://127.0.0.1:%d/"):format(port)
+    assert.equal(200, assert(http:request { method = "GET", url = url, ssl_verify = false }).status)
+    local response, _, code = http:request { method = "GET", url = url }
+    assert.is_nil(response)
+    assert.equal("tls", code)
   end)
 
   it("reports an unreadable ca_file as tls", function()

@@ -493,9 +493,6 @@ static int http_new(lua_State *L)
     memset(handle, 0, sizeof *handle);
     oss_http *http = &handle->http;
     oss_buffer_init(&http->header_lines);
-    oss_buffer_init(&http->configured.ca_file);
-    oss_buffer_init(&http->configured.proxy);
-    oss_buffer_init(&http->configured.no_proxy);
     oss_buffer_init(&http->response_headers);
     oss_buffer_init(&http->body);
     oss_setmetatable(L, OSS_HTTP_TYPE);

@@ -4,7 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *failure_code(CURLcode result)
+/* Whether the request went out, so that what libcurl refused next can only have been the answer. */
+static int request_sent(oss_http *http)
+{
+    long sent = 0;
+    return curl_easy_getinfo(http->curl, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK && sent > 0;
+}
+
+/* libcurl's result code, read with what the transfer itself saw where libcurl gives one code to several causes. */
+static const char *failure_code(oss_http *http, CURLcode result)
 {
     switch (result) {
     case CURLE_COULDNT_CONNECT:
@@ -44,8 +52,22 @@ static const char *failure_code(CURLcode result)
     case CURLE_HTTP2_STREAM:
     case CURLE_HTTP3:
         return "protocol";
-    case CURLE_URL_MALFORMAT:
+    case CURLE_FILESIZE_EXCEEDED: /* only ever max_response_size, set as CURLOPT_MAXFILESIZE_LARGE */
+#if LIBCURL_VERSION_NUM >= 0x080600
+    case CURLE_TOO_LARGE:
+#endif
+        return "too_large";
+    case CURLE_WRITE_ERROR:
+        return http->refusal == OSS_HTTP_BODY_TOO_LARGE || http->refusal == OSS_HTTP_HEADERS_TOO_LARGE ? "too_large"
+                                                                                                        : "other";
+    case CURLE_OUT_OF_MEMORY:
+        /* Before 8.6, libcurl reports a header line longer than CURL_MAX_HTTP_HEADER as out of memory; that line
+         * is the one allocation a server's answer can make fail, so in the middle of a head it is the cause. */
+        return request_sent(http) && !http->head_complete ? "too_large" : "other";
     case CURLE_UNSUPPORTED_PROTOCOL:
+        /* Also libcurl's code for an answer that is not HTTP/1.x: no status line, or a bad version or status. */
+        return request_sent(http) ? "protocol" : "invalid";
+    case CURLE_URL_MALFORMAT:
         return "invalid";
     default:
         return "other";
@@ -82,21 +104,31 @@ static const char *failure_detail(oss_http *http, CURLcode result, char *scratch
     return length > 0 ? http->error : curl_easy_strerror(result);
 }
 
+/* The message for a too_large failure, from the limit that was reached. */
+static void describe_too_large(oss_http *http, const oss_http_request *request, CURLcode result,
+                               const char *detail, char *message, size_t size)
+{
+    if (result == CURLE_FILESIZE_EXCEEDED || http->refusal == OSS_HTTP_BODY_TOO_LARGE)
+        snprintf(message, size, "response body exceeds %zu bytes", request->max_response_size);
+    else if (http->refusal == OSS_HTTP_HEADERS_TOO_LARGE)
+        snprintf(message, size, "response headers exceed %zu bytes", OSS_HTTP_MAX_HEADER_BYTES);
+    else if (result == CURLE_OUT_OF_MEMORY)
+        snprintf(message, size, "a response header line exceeds %d bytes", CURL_MAX_HTTP_HEADER);
+    else
+        snprintf(message, size, "response too large: %s", detail);
+}
+
 const char *oss_http_failure(oss_http *http, const oss_http_request *request, CURLcode result, char *message,
                              size_t size)
 {
     char server[300];
     char scratch[128];
-    const char *code = failure_code(result);
+    const char *code = failure_code(http, result);
     describe_server(request->url, server, sizeof server);
     const char *detail = failure_detail(http, result, scratch, sizeof scratch);
-    if ((result == CURLE_WRITE_ERROR || result == CURLE_FILESIZE_EXCEEDED) && http->body_too_large) {
-        code = "too_large";
-        snprintf(message, size, "response body exceeds %zu bytes", request->max_response_size);
-    } else if (result == CURLE_WRITE_ERROR && http->headers_too_large) {
-        code = "too_large";
-        snprintf(message, size, "response headers exceed %zu bytes", OSS_HTTP_MAX_HEADER_BYTES);
-    } else if (result == CURLE_WRITE_ERROR && (http->body.failed || http->response_headers.failed)) {
+    if (strcmp(code, "too_large") == 0) {
+        describe_too_large(http, request, result, detail, message, size);
+    } else if (http->refusal == OSS_HTTP_OUT_OF_MEMORY) {
         snprintf(message, size, "out of memory while receiving the response from %s", server);
     } else if (result == CURLE_OPERATION_TIMEDOUT) {
         curl_off_t connected_after = 0;
@@ -128,6 +160,8 @@ const char *oss_http_failure(oss_http *http, const oss_http_request *request, CU
         snprintf(message, size, "send to %s failed: %s", server, detail);
     } else if (strcmp(code, "receive") == 0) {
         snprintf(message, size, "receive from %s failed: %s", server, detail);
+    } else if (strcmp(code, "protocol") == 0) {
+        snprintf(message, size, "invalid answer from %s: %s", server, detail);
     } else if (strcmp(code, "invalid") == 0) {
         snprintf(message, size, "invalid URL: %s", detail);
     } else {

@@ -55,26 +55,29 @@ int oss_http_finish_headers(oss_http *http)
     return 1;
 }
 
-static struct curl_slist *header_list(oss_http *http)
-{
-    return http->header_count > 0 ? http->header_nodes : NULL;
-}
-
 /* ---- libcurl callbacks: append to C buffers or feed the sink; no Lua here ---- */
+
+static size_t refuse(oss_http *http, oss_http_refusal refusal)
+{
+    http->refusal = refusal;
+    return 0;
+}
 
 static size_t on_header(char *data, size_t size, size_t count, void *userdata)
 {
     oss_http *http = userdata;
     size_t length = size * count;
     /* A new status line starts a new header block (after a 1xx or a proxy's CONNECT answer): keep the last. */
-    if (length >= 5 && memcmp(data, "HTTP/", 5) == 0)
+    if (length >= 5 && memcmp(data, "HTTP/", 5) == 0) {
         oss_buffer_reset(&http->response_headers);
-    if (length > OSS_HTTP_MAX_HEADER_BYTES - http->response_headers.length) {
-        http->headers_too_large = 1;
-        return 0;
+        http->head_complete = 0;
+    } else if ((length == 2 && data[0] == '\r') || (length == 1 && data[0] == '\n')) {
+        http->head_complete = 1;
     }
+    if (length > OSS_HTTP_MAX_HEADER_BYTES - http->response_headers.length)
+        return refuse(http, OSS_HTTP_HEADERS_TOO_LARGE);
     oss_buffer_append(&http->response_headers, data, length);
-    return http->response_headers.failed ? 0 : length;
+    return http->response_headers.failed ? refuse(http, OSS_HTTP_OUT_OF_MEMORY) : length;
 }
 
 static size_t on_body(char *data, size_t size, size_t count, void *userdata)
@@ -87,10 +90,9 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
         /* Only a success is the document the sink expects; an error body is read by the caller. */
         http->destination = http->sink != NULL && status >= 200 && status <= 299 ? OSS_BODY_TO_SINK : OSS_BODY_BUFFERED;
     }
-    if (length > http->max_body - http->body_received) {
-        http->body_too_large = 1;
-        return 0;
-    }
+    /* A Content-Length past the bound was refused with the head; this bounds a chunked body, and a bound of 0. */
+    if (length > http->max_body - http->body_received)
+        return refuse(http, OSS_HTTP_BODY_TOO_LARGE);
     http->body_received += length;
     if (http->destination == OSS_BODY_TO_SINK) {
         /* The reader keeps its own error for finish(); once it has refused, the rest is only drained. */
@@ -99,10 +101,10 @@ static size_t on_body(char *data, size_t size, size_t count, void *userdata)
         return length;
     }
     oss_buffer_append(&http->body, data, length);
-    return http->body.failed ? 0 : length;
+    return http->body.failed ? refuse(http, OSS_HTTP_OUT_OF_MEMORY) : length;
 }
 
-/* ---- the options every transfer sets ---- */
+/* ---- the options of a transfer ---- */
 
 static long milliseconds(double seconds)
 {
@@ -116,7 +118,8 @@ static long milliseconds(double seconds)
             return set_result;                                                                                     \
     } while (0)
 
-static CURLcode configure_method(CURL *curl, const oss_http_request *request)
+/* GET needs nothing: it is what a reset handle sends. */
+static CURLcode set_method(CURL *curl, const oss_http_request *request)
 {
     if (oss_http_method_is(request, "HEAD")) {
         SET_OPTION(CURLOPT_NOBODY, 1L);
@@ -127,69 +130,14 @@ static CURLcode configure_method(CURL *curl, const oss_http_request *request)
         SET_OPTION(CURLOPT_POSTFIELDS, request->body != NULL ? request->body : "");
     } else if (oss_http_method_is(request, "DELETE")) {
         SET_OPTION(CURLOPT_CUSTOMREQUEST, "DELETE");
-    } else {
-        SET_OPTION(CURLOPT_HTTPGET, 1L);
     }
     return CURLE_OK;
 }
 
-/* ---- what the handle was configured with ---- */
-
-/* A remembered string: empty when it was not given (NULL), else its bytes and the terminator. */
-static int same_text(const oss_buffer *remembered, const char *text)
-{
-    if (text == NULL)
-        return remembered->length == 0;
-    size_t length = strlen(text) + 1;
-    return remembered->length == length && memcmp(remembered->data, text, length) == 0;
-}
-
-static void remember_text(oss_buffer *remembered, const char *text)
-{
-    oss_buffer_reset(remembered);
-    if (text != NULL)
-        oss_buffer_append(remembered, text, strlen(text) + 1);
-}
-
-static int is_configured_for(const oss_http_configured *configured, const oss_http_request *request)
-{
-    return configured->valid && strcmp(configured->method, request->method) == 0 &&
-           configured->has_body == (request->body != NULL) && configured->ssl_verify == request->ssl_verify &&
-           same_text(&configured->ca_file, request->ca_file) && same_text(&configured->proxy, request->proxy) &&
-           same_text(&configured->no_proxy, request->no_proxy);
-}
-
-static void remember(oss_http_configured *configured, const oss_http_request *request)
-{
-    configured->valid = 0;
-    size_t method_length = strlen(request->method);
-    if (method_length >= sizeof configured->method)
-        return;
-    memcpy(configured->method, request->method, method_length + 1);
-    configured->has_body = request->body != NULL;
-    configured->ssl_verify = request->ssl_verify;
-    remember_text(&configured->ca_file, request->ca_file);
-    remember_text(&configured->proxy, request->proxy);
-    remember_text(&configured->no_proxy, request->no_proxy);
-    configured->valid =
-        !configured->ca_file.failed && !configured->proxy.failed && !configured->no_proxy.failed;
-}
-
-/* ---- one transfer ---- */
-
-/* What changes from one request to the next on a handle configured for its kind of request. */
-static CURLcode configure_request(oss_http *http, const oss_http_request *request)
-{
-    CURL *curl = http->curl;
-    SET_OPTION(CURLOPT_URL, request->url);
-    SET_OPTION(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request->connect_timeout));
-    SET_OPTION(CURLOPT_TIMEOUT_MS, milliseconds(request->timeout));
-    SET_OPTION(CURLOPT_HTTPHEADER, header_list(http));
-    return configure_method(curl, request);
-}
-
-/* Everything, after curl_easy_reset cleared the options but kept the connection cache. */
-static CURLcode configure(oss_http *http, const oss_http_request *request)
+/* Every option a transfer uses, set on a handle curl_easy_reset has just returned to libcurl's defaults: no
+ * option lingers from the request before, and a new one is one line here. The reset keeps the connection cache,
+ * so the connection stays alive from one request to the next. */
+static CURLcode set_options(oss_http *http, const oss_http_request *request)
 {
     CURL *curl = http->curl;
     curl_easy_reset(curl);
@@ -198,9 +146,14 @@ static CURLcode configure(oss_http *http, const oss_http_request *request)
 #else
     SET_OPTION(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
+    SET_OPTION(CURLOPT_URL, request->url);
     SET_OPTION(CURLOPT_NOSIGNAL, 1L);
     SET_OPTION(CURLOPT_TCP_KEEPALIVE, 1L);
+    SET_OPTION(CURLOPT_CONNECTTIMEOUT_MS, milliseconds(request->connect_timeout));
+    SET_OPTION(CURLOPT_TIMEOUT_MS, milliseconds(request->timeout));
     SET_OPTION(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    /* An answer without a status line is a broken server or not HTTP at all, never a real HTTP/0.9 one. */
+    SET_OPTION(CURLOPT_HTTP09_ALLOWED, 0L);
     /* The signature covers the path as given; libcurl must not squash "." and ".." segments. */
     SET_OPTION(CURLOPT_PATH_AS_IS, 1L);
     SET_OPTION(CURLOPT_SSL_VERIFYPEER, request->ssl_verify ? 1L : 0L);
@@ -210,36 +163,25 @@ static CURLcode configure(oss_http *http, const oss_http_request *request)
     /* Empty strings, not NULL: NULL would let libcurl consult http_proxy / no_proxy from the environment. */
     SET_OPTION(CURLOPT_PROXY, request->proxy != NULL ? request->proxy : "");
     SET_OPTION(CURLOPT_NOPROXY, request->no_proxy != NULL ? request->no_proxy : "");
+    SET_OPTION(CURLOPT_HTTPHEADER, http->header_count > 0 ? http->header_nodes : NULL);
+    /* A Content-Length past the bound is refused as soon as it is read, not after that many bytes arrived. (0,
+     * libcurl's "no limit", leaves a zero bound to on_body; a HEAD answer's length is of a body never sent.) */
+    if (!oss_http_method_is(request, "HEAD"))
+        SET_OPTION(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)request->max_response_size);
     SET_OPTION(CURLOPT_HEADERFUNCTION, on_header);
     SET_OPTION(CURLOPT_HEADERDATA, (void *)http);
     SET_OPTION(CURLOPT_WRITEFUNCTION, on_body);
     SET_OPTION(CURLOPT_WRITEDATA, (void *)http);
     SET_OPTION(CURLOPT_ERRORBUFFER, http->error);
-    return configure_request(http, request);
+    return set_method(curl, request);
 }
 
 #undef SET_OPTION
 
-/* A handle is reset and configured whole only when the request differs in kind from the one it was configured
- * for (method, body, TLS and proxy options) or the last transfer failed; libcurl never changes the options
- * itself, so the same options give the same bytes on the wire either way. */
 CURLcode oss_http_perform(oss_http *http, const oss_http_request *request)
 {
-    oss_http_configured *configured = &http->configured;
-    CURLcode result;
-    if (is_configured_for(configured, request)) {
-        result = configure_request(http, request);
-    } else {
-        configured->valid = 0;
-        result = configure(http, request);
-    }
-    if (result == CURLE_OK)
-        result = curl_easy_perform(http->curl);
-    if (result != CURLE_OK)
-        configured->valid = 0;
-    else if (!configured->valid)
-        remember(configured, request);
-    return result;
+    CURLcode result = set_options(http, request);
+    return result == CURLE_OK ? curl_easy_perform(http->curl) : result;
 }
 
 void oss_http_begin(oss_http *http, const oss_http_request *request)
@@ -253,14 +195,14 @@ void oss_http_begin(oss_http *http, const oss_http_request *request)
     http->destination = OSS_BODY_UNDECIDED;
     http->max_body = request->max_response_size;
     http->body_received = 0;
-    http->body_too_large = 0;
-    http->headers_too_large = 0;
+    http->head_complete = 0;
+    http->refusal = OSS_HTTP_NOT_REFUSED;
     http->sink_refused = 0;
 }
 
+/* The handle keeps pointers to the header list and the body until the next reset; it never reads them then. */
 void oss_http_end(oss_http *http)
 {
-    curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     http->header_count = 0;
     http->sink = NULL;
 }
@@ -272,10 +214,6 @@ void oss_http_free(oss_http *http)
     http->header_nodes = NULL;
     http->header_capacity = 0;
     http->header_count = 0;
-    oss_buffer_free(&http->configured.ca_file);
-    oss_buffer_free(&http->configured.proxy);
-    oss_buffer_free(&http->configured.no_proxy);
-    http->configured.valid = 0;
     oss_buffer_free(&http->response_headers);
     oss_buffer_free(&http->body);
 }

@@ -14,17 +14,13 @@
 
 typedef enum { OSS_BODY_UNDECIDED, OSS_BODY_BUFFERED, OSS_BODY_TO_SINK } oss_body_destination;
 
-/* What the handle was last configured with, beyond the URL, timeouts, headers and body: while the next request
- * asks for the same, the handle is reused as it is instead of being reset and configured from scratch. */
-typedef struct {
-    int valid;
-    char method[8];
-    int has_body;
-    int ssl_verify;
-    oss_buffer ca_file; /* each "\0"-terminated; empty when not set */
-    oss_buffer proxy;
-    oss_buffer no_proxy;
-} oss_http_configured;
+/* Why a callback stopped the transfer, when it did: libcurl then reports only CURLE_WRITE_ERROR. */
+typedef enum {
+    OSS_HTTP_NOT_REFUSED,
+    OSS_HTTP_BODY_TOO_LARGE,
+    OSS_HTTP_HEADERS_TOO_LARGE,
+    OSS_HTTP_OUT_OF_MEMORY
+} oss_http_refusal;
 
 typedef struct {
     CURL *curl;
@@ -36,7 +32,6 @@ typedef struct {
     struct curl_slist *header_nodes;
     size_t header_capacity;
     size_t header_count;
-    oss_http_configured configured;
     oss_buffer response_headers;
     oss_buffer body;
     char error[CURL_ERROR_SIZE];
@@ -45,8 +40,8 @@ typedef struct {
     oss_body_destination destination;
     size_t max_body;
     size_t body_received;
-    int body_too_large;
-    int headers_too_large;
+    int head_complete; /* the blank line ending the last header block has arrived */
+    oss_http_refusal refusal;
     int sink_refused;
 } oss_http;
 
@@ -80,7 +75,7 @@ int oss_http_append_header(oss_http *http, const char *name, size_t name_length,
 /* Links the lines appended so far into the list handed to libcurl; 0 when out of memory. */
 int oss_http_finish_headers(oss_http *http);
 
-/* Configures the handle for the request and runs the transfer. Calls no Lua function. */
+/* Resets the handle, sets every option of the transfer from the request and runs it. Calls no Lua function. */
 CURLcode oss_http_perform(oss_http *http, const oss_http_request *request);
 
 /* Forgets the sink and the request's memory, whatever the outcome. */

@@ -8,6 +8,9 @@
 --     chunks = { "ab", "cd" },   -- instead of body: sent with Transfer-Encoding: chunked, one write per chunk
 --     delay = 2,                 -- seconds to wait before answering
 --     close = true }             -- read the request, then close the connection without answering
+-- or a hostile answer, sent byte for byte and followed by closing the connection:
+--   { raw = { "HTTP/1.1 200 OK\r\n", "..." },  -- or one string; no header is added
+--     pace = 1 }                 -- seconds to wait between the pieces
 -- The log holds "accept <connection>\n" for each connection and "request <connection> <length>\n<bytes>\n"
 -- for each request.
 
@@ -43,6 +46,7 @@ local function read_request(connection)
 end
 
 local function render(reply, method)
+  if reply.raw then return type(reply.raw) == "table" and reply.raw or { reply.raw } end
   local lines = { ("HTTP/1.1 %d %s"):format(reply.status or 200, reply.reason or "Scripted") }
   for _, header in ipairs(reply.headers or {}) do
     lines[#lines + 1] = header[1] .. ": " .. header[2]
@@ -102,8 +106,9 @@ local function serve(options)
           local reply = replies[answered] or { status = 500, body = "no scripted reply left" }
           if reply.delay then socket.sleep(reply.delay) end
           if not reply.close then
-            keep = true
-            for _, piece in ipairs(render(reply, method)) do
+            keep = not reply.raw
+            for index, piece in ipairs(render(reply, method)) do
+              if index > 1 and reply.pace then socket.sleep(reply.pace) end
               if not ready:send(piece) then keep = false break end
             end
           end

@@ -10,9 +10,6 @@ local OPTIONS = {
   connect_timeout = "number", timeout = "number", ssl_verify = "boolean", ca_file = "string",
   proxy = "string", no_proxy = "string", max_response_size = "number",
 }
-local function network_error(code, message)
-  return errors.network(code, message)
-end
 
 local function check_options(options)
   for name, value in pairs(options) do
@@ -36,7 +33,7 @@ function curl.new(options)
   end
   check_options(options)
   local handle, problem = core.http()
-  if not handle then return nil, network_error("other", problem) end
+  if not handle then return nil, errors.network("other", problem) end
 
   -- The options go to the handle as they are, beside each request: nothing is copied per request.
   local settings = {}
@@ -47,7 +44,7 @@ function curl.new(options)
       error("oss.transport.curl: expected a request table, got " .. type(request), 2)
     end
     local response, message, code = handle:request(request, settings)
-    if not response then return nil, network_error(code, message) end
+    if not response then return nil, errors.network(code, message) end
     return response
   end
 end
