@@ -72,11 +72,21 @@ local function argument_list(options, port_file)
   if options.request_timeout then
     args[#args + 1], args[#args + 2] = "--request-timeout", tostring(options.request_timeout)
   end
+  -- The platform around OSS: each option under the flag of the same name.
+  for _, name in ipairs { "ecs_role", "oidc_provider_arn", "oidc_token_file", "credentials_lifetime" } do
+    if options[name] ~= nil then
+      args[#args + 1], args[#args + 2] = "--" .. name:gsub("_", "-"), tostring(options[name])
+    end
+  end
+  if options.imdsv2_only then
+    args[#args + 1] = "--imdsv2-only"
+  end
   return args
 end
 
 -- options: { buckets = { "name[:region[:owner]]" | { name, region, owner } }, keys = { "id:secret[:token]" | {...} },
 --            tls = { cert, key }, data = file, config = file, port = n, request_timeout = seconds,
+--            ecs_role, imdsv2_only, oidc_provider_arn, oidc_token_file, credentials_lifetime (as oss.emulator.new),
 --            program = shell command starting the emulator (default: the repository's, under LuaJIT) }
 -- -> emulator handle { endpoint, port, pid, log_path }; raises when the emulator does not come up.
 function M.start(options)

@@ -37,6 +37,14 @@ local function check_token(key, headers)
   return nil
 end
 
+-- Temporary credentials the platform issued stop working when they expire by the emulator's clock.
+local function check_expiry(key, context)
+  if key.expires and context.now >= key.expires then
+    return errors.new("SecurityTokenExpired", nil, { extra = { { "SecurityToken", key.token } } })
+  end
+  return nil
+end
+
 local function mismatch(string_to_sign, provided, canonical_request)
   local extra = {
     { "StringToSign", string_to_sign },
@@ -110,9 +118,10 @@ local SCHEMES = {
 }
 
 -- request: { method, bucket, key, parameters, headers = { [lower-case] = value }, body }
--- keys: { [access_key_id] = { secret, token } }; context: { now, region (the bucket's, or nil) }
+-- find_key: function(access_key_id) -> { secret, token, expires } | nil
+-- context: { now, region (the bucket's, or nil) }
 -- -> { access_key_id, version } | nil, error value
-function M.authenticate(request, keys, context)
+function M.authenticate(request, find_key, context)
   local authorization = request.headers["authorization"]
   if authorization == nil then
     return nil, errors.new("AccessDenied", "Anonymous access is forbidden for this operation.")
@@ -123,11 +132,12 @@ function M.authenticate(request, keys, context)
       if not parsed then
         return nil, errors.new("InvalidArgument", "Authorization header is invalid: " .. message)
       end
-      local key = keys[parsed.access_key_id]
+      local key = find_key(parsed.access_key_id)
       if not key then
         return nil, errors.new("InvalidAccessKeyId", nil, { extra = { { "OSSAccessKeyId", parsed.access_key_id } } })
       end
-      local failure = check_token(key, request.headers) or scheme.check(request, parsed, key, context)
+      local failure = check_token(key, request.headers) or check_expiry(key, context)
+        or scheme.check(request, parsed, key, context)
       if failure then
         return nil, failure
       end

@@ -28,6 +28,12 @@ local function parser()
     :convert(tonumber)
   p:option("--journal-size", "How many received requests the admin path keeps.")
     :convert(tonumber)
+  p:option("--ecs-role", "Serve ECS instance metadata with this RAM role and credentials for it.")
+  p:flag("--imdsv2-only", "Refuse instance metadata reads without a session token (IMDSv2 alone).")
+  p:option("--oidc-provider-arn", "The OIDC provider AssumeRoleWithOIDC accepts.")
+  p:option("--oidc-token-file", "File holding the OIDC token AssumeRoleWithOIDC accepts (read on every call).")
+  p:option("--credentials-lifetime", "Seconds the credentials the platform issues live (default 3600).")
+    :convert(tonumber)
   return p
 end
 
@@ -66,6 +72,11 @@ local function settings_from(arguments)
   settings.data = arguments.data or settings.data
   settings.journal_size = arguments.journal_size or settings.journal_size
   settings.request_timeout = arguments.request_timeout or settings.request_timeout
+  settings.ecs_role = arguments.ecs_role or settings.ecs_role
+  settings.imdsv2_only = arguments.imdsv2_only or settings.imdsv2_only
+  settings.oidc_provider_arn = arguments.oidc_provider_arn or settings.oidc_provider_arn
+  settings.oidc_token_file = arguments.oidc_token_file or settings.oidc_token_file
+  settings.credentials_lifetime = arguments.credentials_lifetime or settings.credentials_lifetime
   return settings
 end
 

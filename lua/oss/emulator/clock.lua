@@ -43,6 +43,15 @@ function M.parse_iso8601_basic(text)
   return to_epoch(tonumber(year), tonumber(month), tonumber(day), tonumber(hour), tonumber(minute), tonumber(second))
 end
 
+-- "2023-12-16T16:20:57Z" (the platform's Timestamp and Expiration form) -> unix seconds, or nil.
+function M.parse_iso8601(text)
+  local year, month, day, hour, minute, second = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)Z$")
+  if not year then
+    return nil
+  end
+  return to_epoch(tonumber(year), tonumber(month), tonumber(day), tonumber(hour), tonumber(minute), tonumber(second))
+end
+
 function M.http_date(seconds)
   return os.date("!%a, %d %b %Y %H:%M:%S GMT", seconds)
 end
@@ -50,6 +59,11 @@ end
 -- The form the service uses for RequestTime/ServerTime in RequestTimeTooSkewed.
 function M.iso8601(seconds)
   return os.date("!%Y-%m-%dT%H:%M:%S.000Z", seconds)
+end
+
+-- The platform's form (STS Expiration, instance metadata): whole seconds, no fraction.
+function M.iso8601_seconds(seconds)
+  return os.date("!%Y-%m-%dT%H:%M:%SZ", seconds)
 end
 
 local Clock = {}

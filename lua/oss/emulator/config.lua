@@ -8,6 +8,8 @@ M.DEFAULT_OWNER = "1000000000000000"
 M.DEFAULT_JOURNAL_SIZE = 100
 -- How long a request's head and body may take to arrive, so a stalled client cannot hold a connection for good.
 M.DEFAULT_REQUEST_TIMEOUT = 10
+-- How long the credentials the platform issues live, as STS's default DurationSeconds.
+M.DEFAULT_CREDENTIALS_LIFETIME = 3600
 
 local function split_colons(text, count)
   local parts, start = {}, 1
@@ -66,6 +68,38 @@ local function key_entry(entry, index)
   return { id = entry.id, secret = entry.secret, token = entry.token }
 end
 
+local function optional_string(options, name)
+  local value = options[name]
+  if value ~= nil and (type(value) ~= "string" or value == "") then
+    error(name .. " must be a non-empty string", 0)
+  end
+  return value
+end
+
+-- The platform around OSS: instance metadata for a role, STS's OIDC provider, the issued credentials' lifetime.
+local function platform_settings(options, result)
+  result.ecs_role = optional_string(options, "ecs_role")
+  if result.ecs_role and not result.ecs_role:match("^[%w%.@_%-]+$") then
+    error("ecs_role must be a RAM role name (letters, digits and .@_-)", 0)
+  end
+  result.imdsv2_only = options.imdsv2_only or false
+  if type(result.imdsv2_only) ~= "boolean" then
+    error("imdsv2_only must be a boolean", 0)
+  end
+  if result.imdsv2_only and not result.ecs_role then
+    error("imdsv2_only needs ecs_role: without a role there is no instance metadata", 0)
+  end
+  result.oidc_provider_arn = optional_string(options, "oidc_provider_arn")
+  result.oidc_token_file = optional_string(options, "oidc_token_file")
+  if (result.oidc_provider_arn == nil) ~= (result.oidc_token_file == nil) then
+    error("oidc_provider_arn and oidc_token_file go together", 0)
+  end
+  result.credentials_lifetime = options.credentials_lifetime or M.DEFAULT_CREDENTIALS_LIFETIME
+  if type(result.credentials_lifetime) ~= "number" or not (result.credentials_lifetime > 0) then
+    error("credentials_lifetime must be a positive number of seconds", 0)
+  end
+end
+
 -- Raises on misuse; returns a complete configuration with every default filled in.
 function M.normalise(options)
   if type(options) ~= "table" then
@@ -95,6 +129,7 @@ function M.normalise(options)
   if type(result.request_timeout) ~= "number" or not (result.request_timeout > 0) then
     error("request_timeout must be a positive number of seconds", 0)
   end
+  platform_settings(options, result)
   local seen = {}
   for index, entry in ipairs(options.buckets or {}) do
     local bucket = bucket_entry(entry, index)

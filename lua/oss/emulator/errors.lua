@@ -10,6 +10,7 @@ local KNOWN = {
   SignatureDoesNotMatch = { 403, "0002-00000040",
     "The request signature we calculated does not match the signature you provided. "
       .. "Check your key and signing method." },
+  SecurityTokenExpired = { 403, "0002-00000007", "The security token you provided has expired." },
   RequestTimeTooSkewed = { 403, "0002-00000504",
     "The difference between the request time and the current time is too large." },
   InvalidArgument = { 400, "0020-00000001", "Invalid argument." },

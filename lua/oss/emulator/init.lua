@@ -3,7 +3,11 @@ local clock = require "oss.emulator.clock"
 local config = require "oss.emulator.config"
 local faults = require "oss.emulator.faults"
 local http_server = require "oss.emulator.http_server"
+local issued_credentials = require "oss.emulator.issued_credentials"
 local journal = require "oss.emulator.journal"
+local platform_metadata = require "oss.emulator.platform_metadata"
+local platform_sts = require "oss.emulator.platform_sts"
+local platform_uri = require "oss.emulator.platform_uri"
 local service = require "oss.emulator.service"
 local store = require "oss.emulator.store"
 
@@ -14,17 +18,33 @@ Emulator.__index = Emulator
 
 -- options: { host, port, buckets = { "name:region:owner" | { name, region, owner } },
 --            keys = { "id:secret:token" | { id, secret, token } }, tls = { cert, key }, data = file,
---            accounts = { [owner] = { incremental_inventory = false } }, journal_size = 100, request_timeout = 10 }
+--            accounts = { [owner] = { incremental_inventory = false } }, journal_size = 100, request_timeout = 10,
+--            ecs_role = name, imdsv2_only = false, oidc_provider_arn = arn, oidc_token_file = path,
+--            credentials_lifetime = 3600 }
 function M.new(options)
   local settings = config.normalise(options or {})
   local self = setmetatable({ settings = settings }, Emulator)
+  local now = clock.new()
+  local issued = issued_credentials.new(now, settings.credentials_lifetime)
+  -- The configured keys and every credential the platform issued sign alike, on the OSS side and for STS.
+  local function find_key(id)
+    return settings.keys[id] or issued:find(id)
+  end
   self.service = service.new {
     store = store.new(settings.buckets, settings.data),
-    keys = settings.keys,
+    find_key = find_key,
     accounts = settings.accounts,
     faults = faults.new(),
     journal = journal.new(settings.journal_size),
-    clock = clock.new(),
+    clock = now,
+    issued = issued,
+    platform = {
+      platform_metadata.new { role = settings.ecs_role, imdsv2_only = settings.imdsv2_only, issued = issued,
+        clock = now },
+      platform_sts.new { find_key = find_key, issued = issued, clock = now,
+        oidc_provider_arn = settings.oidc_provider_arn, oidc_token_file = settings.oidc_token_file },
+      platform_uri.new { issued = issued },
+    },
   }
   return self
 end

@@ -1,4 +1,5 @@
--- One emulated OSS endpoint: routes each request to the admin path or to an inventory operation, with faults applied.
+-- One emulated OSS endpoint: routes each request to the admin path, the platform around OSS (instance metadata,
+-- STS, a credentials URI) or an inventory operation, with faults applied.
 local core = require "oss.core"
 local addressing = require "oss.emulator.addressing"
 local admin = require "oss.emulator.admin"
@@ -6,6 +7,7 @@ local auth = require "oss.emulator.auth"
 local clock = require "oss.emulator.clock"
 local errors = require "oss.emulator.errors"
 local faults = require "oss.emulator.faults"
+local form = require "oss.emulator.form"
 local inventory = require "oss.emulator.inventory"
 local region = require "oss.emulator.region"
 local uri = require "oss.emulator.uri"
@@ -35,7 +37,9 @@ local MALFORMED_ROOTS = {
 local Service = {}
 Service.__index = Service
 
--- state: { store, keys, accounts, faults, journal, clock }
+-- state: { store, find_key, accounts, faults, journal, clock, issued, platform = { route, ... } }
+-- find_key(id) -> the key or issued credential with that id; each platform route has name, matches(request),
+-- handle(request), refusal(status, code, message, request_id) and reset().
 function M.new(state)
   local self = setmetatable(state, Service)
   self.counter = 0
@@ -109,7 +113,7 @@ function Service:serve(request, target)
     parameters = target.parameters,
     headers = request.headers,
     body = request.body,
-  }, self.keys, { now = self.clock:now(), region = bucket.region })
+  }, self.find_key, { now = self.clock:now(), region = bucket.region })
   if not identity then
     return nil, refused
   end
@@ -164,6 +168,74 @@ function Service:decorate(answer, request_id)
   return answer
 end
 
+-- The platform answers as its services do, not as OSS: no OSS headers, its own Content-Type and ids.
+function Service:decorate_platform(answer)
+  local headers = { { "Date", clock.http_date(self.clock:now()) } }
+  if answer.content_type then
+    headers[#headers + 1] = { "Content-Type", answer.content_type }
+  end
+  for _, pair in ipairs(answer.headers or {}) do
+    headers[#headers + 1] = pair
+  end
+  answer.headers = headers
+  return answer
+end
+
+-- A platform request as its routes read it: the query and form fields decoded, and every parameter in one map
+-- (the query's value wins a name both carry). Larger bodies than the journal keeps are never parsed: no platform
+-- call needs one.
+local function platform_request(request, path, parameters, request_id)
+  local fields = {}
+  if #request.body <= JOURNAL_BODY_BYTES and form.is_form(request.headers["content-type"]) then
+    fields = form.fields(request.body)
+  end
+  local params = {}
+  for _, list in ipairs { parameters, fields } do
+    for _, pair in ipairs(list) do
+      if params[pair[1]] == nil then
+        params[pair[1]] = pair[2]
+      end
+    end
+  end
+  return {
+    method = request.method, path = path, query = parameters, form = fields, params = params,
+    headers = request.headers, body_size = #request.body, request_id = request_id,
+  }
+end
+
+function Service:platform_route(request)
+  for _, route in ipairs(self.platform) do
+    if route:matches(request) then
+      return route
+    end
+  end
+  return nil
+end
+
+-- Faults apply to the platform too, so a spec can watch a credentials provider retry or give up; malformed_xml
+-- cuts the real answer in half, which no JSON or text reader takes as whole either.
+function Service:serve_platform(route, request)
+  local fault = self.faults:take { method = request.method, path = request.path }
+  local answer
+  if fault and fault.status then
+    answer = route:refusal(fault.status, fault.code or INJECTED_CODES[fault.status] or "InjectedFault",
+      fault.message, request.request_id)
+  elseif fault and fault.action == "reset" then
+    answer = { status = 0, transmit = "reset" }
+  elseif request.body_size > JOURNAL_BODY_BYTES then
+    answer = route:refusal(413, "EntityTooLarge", "The request body is too large.", request.request_id)
+  else
+    answer = route:handle(request)
+    if fault and fault.action == "malformed_xml" then
+      answer.body = answer.body:sub(1, math.floor(#answer.body / 2))
+    elseif fault then
+      answer.transmit = fault.action
+    end
+  end
+  answer.delay = fault and fault.delay
+  return self:decorate_platform(answer)
+end
+
 -- request (from the HTTP glue): { method, target, header_list, headers, body, body_too_large }
 function Service:handle(request)
   local request_id = self:next_request_id()
@@ -171,6 +243,8 @@ function Service:handle(request)
   if path:sub(1, #ADMIN_PREFIX) == ADMIN_PREFIX then
     return self:decorate(admin.handle(self, request, path:sub(#ADMIN_PREFIX + 1), query_map(parameters)), request_id)
   end
+  local platform = platform_request(request, path, parameters, request_id)
+  local route = self:platform_route(platform)
   self.journal:add {
     request_id = request_id,
     time = self.clock:now(),
@@ -180,7 +254,15 @@ function Service:handle(request)
     -- Bounded, so a flood of large requests (signed or not) cannot grow the journal without end.
     body = request.body:sub(1, JOURNAL_BODY_BYTES),
     body_size = #request.body,
+    -- Platform requests are also kept decoded, so specs can compare what two credentials clients sent.
+    platform = route and route.name,
+    path = route and path,
+    query = route and parameters,
+    form = route and platform.form,
   }
+  if route then
+    return self:serve_platform(route, platform)
+  end
   local bucket, key, host_id = addressing.resolve(request.headers.host, path, function(name)
     return self.store:bucket(name) ~= nil
   end)
@@ -217,7 +299,7 @@ function Service:handle_safely(request)
   return self:decorate(error_answer(err, request_id, "oss-emulator"), request_id)
 end
 
--- Back to a freshly started emulator: no rules, no faults, no journal, no clock offset.
+-- Back to a freshly started emulator: no rules, no faults, no journal, no clock offset, no issued credentials.
 function Service:reset()
   local cleared, message = self.store:clear()
   if not cleared then
@@ -226,6 +308,10 @@ function Service:reset()
   self.faults:clear()
   self.journal:clear()
   self.clock:set_offset(0)
+  self.issued:clear()
+  for _, route in ipairs(self.platform) do
+    route:reset()
+  end
   return true
 end
 

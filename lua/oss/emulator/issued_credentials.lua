@@ -1,0 +1,74 @@
+-- The temporary credentials the emulated platform hands out (STS, instance metadata, credentials URI), kept so
+-- that the OSS side and chained AssumeRole calls accept each one with its token until it expires.
+local core = require "oss.core"
+
+local M = {}
+
+local RANDOM_SOURCE = "/dev/urandom"
+
+-- Bytes from the kernel's generator: a guessable secret would let one spec's credentials pass for another's.
+local function random_bytes(count)
+  local source = assert(io.open(RANDOM_SOURCE, "rb"))
+  local bytes = source:read(count)
+  source:close()
+  assert(bytes and #bytes == count, "issued_credentials: short read from " .. RANDOM_SOURCE)
+  return bytes
+end
+
+-- Letters and digits only, as the service's own key ids and secrets are.
+local function random_text(count)
+  return (core.base64_encode(random_bytes(count * 2)):gsub("[^%w]", ""):sub(1, count))
+end
+
+M.random_text = random_text
+
+local Issued = {}
+Issued.__index = Issued
+
+-- clock: the emulator's clock (expiry follows set_clock_offset); lifetime: seconds a credential lives at most.
+function M.new(clock, lifetime)
+  return setmetatable({ clock = clock, lifetime = lifetime, by_id = {}, current_of = {} }, Issued)
+end
+
+--- A fresh credential: { id, secret, token, issued, expires } (times in the emulator's unix seconds).
+-- duration, when given, shortens the lifetime as STS's DurationSeconds does; it never lengthens it.
+function Issued:issue(duration)
+  local now = self.clock:now()
+  local lifetime = duration and math.min(duration, self.lifetime) or self.lifetime
+  local credential = {
+    id = "STS." .. random_text(24),
+    secret = random_text(40),
+    token = "CAIS" .. core.base64_encode(random_bytes(96)),
+    issued = now,
+    expires = now + lifetime,
+  }
+  self.by_id[credential.id] = credential
+  return credential
+end
+
+--- The credential `holder` (an instance role, the credentials URI) currently hands out. Like the instance's own
+-- rotation it is replaced once half its lifetime has passed, so a client refreshing ahead of expiry gets a new one.
+function Issued:current(holder)
+  local credential = self.current_of[holder]
+  local now = self.clock:now()
+  if not credential or now >= credential.issued + (credential.expires - credential.issued) / 2 then
+    credential = self:issue()
+    self.current_of[holder] = credential
+  end
+  return credential
+end
+
+--- The credential with this access key id, expired or not (the caller tells expired ones apart), or nil.
+function Issued:find(id)
+  return self.by_id[id]
+end
+
+function Issued:expired(credential)
+  return self.clock:now() >= credential.expires
+end
+
+function Issued:clear()
+  self.by_id, self.current_of = {}, {}
+end
+
+return M
