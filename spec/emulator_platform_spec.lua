@@ -4,10 +4,9 @@
 local cjson = require "cjson"
 local core = require "oss.core"
 local config = require "oss.emulator.config"
+local oss_request = require "spec.support.oss_request"
 local rpc_signature = require "oss.credentials.rpc_signature"
 local support = require "spec.support.emulator"
-
-local error_schema = core.schema(require("oss.schema.error"))
 
 local ROLE = "EcsRamRole"
 local LIFETIME = 1200
@@ -16,8 +15,6 @@ local OIDC_PROVIDER = "acs:ram::1000000000000000:oidc-provider/cluster"
 local ROLE_ARN = "acs:ram::1000000000000000:role/InventoryWriter"
 local BUCKET = "platform-bucket"
 local CREDENTIALS_PATH = "/latest/meta-data/ram/security-credentials/"
-
-local signer = core.signer()
 
 local function write_file(path, content)
   local file = assert(io.open(path, "wb"))
@@ -103,25 +100,13 @@ describe("the emulator's platform", function()
     return support.http("GET", url(path), nil, token and { ["X-aliyun-ecs-metadata-token"] = token } or nil)
   end
 
-  -- An OSS list call on the (empty) bucket signed with `credential` ({ AccessKeyId, AccessKeySecret,
-  -- SecurityToken }); -> status, the error document.
+  -- The bucket has no rules, so a request that passes authentication learns just that.
   local function oss_list(credential, options)
     options = options or {}
-    local request = {
-      method = "GET", bucket = BUCKET, query = { inventory = "" }, headers = {}, region = "cn-hangzhou",
-      time = os.time() + offset,
-    }
-    signer:sign_v4(request, {
-      access_key_id = credential.AccessKeyId, access_key_secret = credential.AccessKeySecret,
-      security_token = not options.without_token and credential.SecurityToken or nil,
-    })
-    local headers = {}
-    for name, value in pairs(request.headers) do headers[name:lower()] = value end
-    local status, body = support.http("GET", url("/" .. BUCKET .. "/?inventory"), nil, headers)
-    return status, assert(core.xml_read(error_schema, body))
+    return oss_request.list_inventory(emu, BUCKET, credential,
+      { time = os.time() + offset, without_token = options.without_token })
   end
 
-  -- The bucket has no rules, so a request that passes authentication learns just that.
   local function assert_accepted(credential)
     local status, document = oss_list(credential)
     assert.are.same({ 404, "NoSuchInventory" }, { status, document.Code })
@@ -282,6 +267,22 @@ describe("the emulator's platform", function()
       assert.is_truthy(math.abs(epoch_of(body.Credentials.Expiration) - (os.time() + 900)) <= 5)
     end)
 
+    it("refuses a body larger than the journal keeps, unread, with 413", function()
+      local status, body = support.http("POST", url("/?Action=AssumeRole&Version=2015-04-01"),
+        "RoleArn=" .. string.rep("a", 65 * 1024), { ["content-type"] = "application/x-www-form-urlencoded" })
+      expect_sts_error(status, decode(body), 413, "EntityTooLarge")
+      assert.is_nil(emu:requests(1)[1].form[1])
+    end)
+
+    it("answers a malformed_xml fault with its real answer cut in half", function()
+      emu:faults { path = "/", method = "POST", action = "malformed_xml" }
+      local status, body = support.http("POST", url("/?Action=AssumeRoleWithOIDC&Version=2015-04-01"), "",
+        { ["content-type"] = "application/x-www-form-urlencoded" })
+      assert.are.equal(400, status)
+      assert.is_false(pcall(cjson.decode, body))
+      assert.are.equal("{", body:sub(1, 1))
+    end)
+
     it("accepts every parameter in the query of a GET", function()
       assert.are.equal(200, (sts { method = "GET" }))
     end)
@@ -410,6 +411,33 @@ describe("the emulator's platform", function()
     it("refuses anything but GET", function()
       assert.are.equal(405, (support.http("POST", url("/-/platform/credentials"), "")))
     end)
+  end)
+end)
+
+describe("the platform's issued credentials", function()
+  local issued_credentials = require "oss.emulator.issued_credentials"
+  local function fixed_clock(now)
+    return { now = function() return now end }
+  end
+
+  it("live the emulator's lifetime, or a shorter duration asked for, and have random ids", function()
+    local issued = issued_credentials.new(fixed_clock(1000), 600)
+    local plain, short, long = issued:issue(), issued:issue(300), issued:issue(3600)
+    assert.are.same({ 1600, 1300, 1600 }, { plain.expires, short.expires, long.expires })
+    assert.are_not.equal(plain.id, short.id)
+    assert.are_not.equal(plain.secret, short.secret)
+    assert.is_truthy(plain.id:match("^STS%.%w+$") and #plain.secret == 40)
+    assert.are.equal(short, issued:find(short.id))
+  end)
+
+  it("keep only the newest, so a loop of calls cannot grow the emulator without end", function()
+    local issued = issued_credentials.new(fixed_clock(1000), 600)
+    local first = issued:issue()
+    for _ = 1, issued_credentials.KEPT - 1 do issued:issue() end
+    assert.are.equal(first, issued:find(first.id))
+    local newest = issued:issue()
+    assert.is_nil(issued:find(first.id))
+    assert.are.equal(newest, issued:find(newest.id))
   end)
 end)
 

@@ -5,6 +5,9 @@ local core = require "oss.core"
 local M = {}
 
 local RANDOM_SOURCE = "/dev/urandom"
+-- The newest this many are kept, so a client that calls STS in a loop cannot grow the emulator without end; an
+-- older one is then refused as an unknown key.
+M.KEPT = 10000
 
 -- Bytes from the kernel's generator: a guessable secret would let one spec's credentials pass for another's.
 local function random_bytes(count)
@@ -27,7 +30,9 @@ Issued.__index = Issued
 
 -- clock: the emulator's clock (expiry follows set_clock_offset); lifetime: seconds a credential lives at most.
 function M.new(clock, lifetime)
-  return setmetatable({ clock = clock, lifetime = lifetime, by_id = {}, current_of = {} }, Issued)
+  return setmetatable({
+    clock = clock, lifetime = lifetime, by_id = {}, current_of = {}, ring = {}, count = 0,
+  }, Issued)
 end
 
 --- A fresh credential: { id, secret, token, issued, expires } (times in the emulator's unix seconds).
@@ -43,6 +48,12 @@ function Issued:issue(duration)
     expires = now + lifetime,
   }
   self.by_id[credential.id] = credential
+  self.count = self.count + 1
+  local slot = (self.count - 1) % M.KEPT + 1
+  if self.ring[slot] then
+    self.by_id[self.ring[slot]] = nil
+  end
+  self.ring[slot] = credential.id
   return credential
 end
 
@@ -58,17 +69,13 @@ function Issued:current(holder)
   return credential
 end
 
---- The credential with this access key id, expired or not (the caller tells expired ones apart), or nil.
+--- The credential with this access key id, expired or not (the caller refuses expired ones with its own error).
 function Issued:find(id)
   return self.by_id[id]
 end
 
-function Issued:expired(credential)
-  return self.clock:now() >= credential.expires
-end
-
 function Issued:clear()
-  self.by_id, self.current_of = {}, {}
+  self.by_id, self.current_of, self.ring, self.count = {}, {}, {}, 0
 end
 
 return M

@@ -185,8 +185,9 @@ end
 -- (the query's value wins a name both carry). Larger bodies than the journal keeps are never parsed: no platform
 -- call needs one.
 local function platform_request(request, path, parameters, request_id)
+  local too_large = request.body_too_large or #request.body > JOURNAL_BODY_BYTES
   local fields = {}
-  if #request.body <= JOURNAL_BODY_BYTES and form.is_form(request.headers["content-type"]) then
+  if not too_large and form.is_form(request.headers["content-type"]) then
     fields = form.fields(request.body)
   end
   local params = {}
@@ -199,7 +200,7 @@ local function platform_request(request, path, parameters, request_id)
   end
   return {
     method = request.method, path = path, query = parameters, form = fields, params = params,
-    headers = request.headers, body_size = #request.body, request_id = request_id,
+    headers = request.headers, request_id = request_id, too_large = too_large,
   }
 end
 
@@ -222,7 +223,7 @@ function Service:serve_platform(route, request)
       fault.message, request.request_id)
   elseif fault and fault.action == "reset" then
     answer = { status = 0, transmit = "reset" }
-  elseif request.body_size > JOURNAL_BODY_BYTES then
+  elseif request.too_large then
     answer = route:refusal(413, "EntityTooLarge", "The request body is too large.", request.request_id)
   else
     answer = route:handle(request)
