@@ -76,6 +76,7 @@ build = {
     ["oss.credentials.refreshing"] = "lua/oss/credentials/refreshing.lua",
     ["oss.credentials.role_session"] = "lua/oss/credentials/role_session.lua",
     ["oss.credentials.rpc_signature"] = "lua/oss/credentials/rpc_signature.lua",
+    ["oss.credentials.static"] = "lua/oss/credentials/static.lua",
     ["oss.credentials.sts"] = "lua/oss/credentials/sts.lua",
     ["oss.credentials.sts_endpoint"] = "lua/oss/credentials/sts_endpoint.lua",
     ["oss.credentials.uri"] = "lua/oss/credentials/uri.lua",

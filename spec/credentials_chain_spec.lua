@@ -48,7 +48,7 @@ describe("the default chain", function()
       ALIBABA_CLOUD_ACCESS_KEY_ID = "AKalibaba", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "SKalibaba",
     } })
     local value = assert(provider:get())
-    assert.are.same({ "AKoss", "default/environment" }, { value.access_key_id, value.provider })
+    assert.are.same({ "AKoss", "default/env" }, { value.access_key_id, value.provider })
   end)
 
   it("when nothing applies, one validation error lists every link in order and why", function()
@@ -57,8 +57,8 @@ describe("the default chain", function()
     assert.are.same({ "validation", "credentials" }, { err.kind, err.path })
     local text = tostring(err)
     local last = 0
-    for _, name in ipairs { "environment:", "oidc_role_arn:", "cli_profile:", "profile:", "ecs_ram_role: disabled",
-      "credentials_uri:" } do
+    for _, name in ipairs { "env:", "oidc_role_arn:", "cli_profile:", "profile:", "ecs_ram_role: disabled",
+      "credential_uri:" } do
       local at = text:find(name, last + 1, true)
       assert.truthy(at, name .. " in " .. text)
       last = at
@@ -70,7 +70,7 @@ describe("the default chain", function()
     local value, err = provider:get()
     assert.is_nil(value)
     assert.truthy(tostring(err):find("ecs_ram_role: no metadata service answered", 1, true), tostring(err))
-    assert.truthy(tostring(err):find("credentials_uri: ALIBABA_CLOUD_CREDENTIALS_URI is not set", 1, true))
+    assert.truthy(tostring(err):find("credential_uri: ALIBABA_CLOUD_CREDENTIALS_URI is not set", 1, true))
   end)
 
   it("reads the CLI's config.json: the current profile, or ALIBABA_CLOUD_PROFILE", function()
@@ -83,7 +83,7 @@ describe("the default chain", function()
         { "name": "odd", "mode": "CloudSSO" }
       ] }]])
     local value = assert(assert(credentials.default { getenv = env {} }):get())
-    assert.are.same({ "AKwork", "default/cli_profile/static" }, { value.access_key_id, value.provider })
+    assert.are.same({ "AKwork", "default/cli_profile/static_ak" }, { value.access_key_id, value.provider })
     value = assert(assert(credentials.cli_profile { getenv = env { ALIBABA_CLOUD_PROFILE = "temp" } }):get())
     assert.are.same({ "AKtemp", "STtemp" }, { value.access_key_id, value.security_token })
     local none, err = credentials.cli_profile { getenv = env { ALIBABA_CLOUD_PROFILE = "odd" } }
@@ -96,7 +96,7 @@ describe("the default chain", function()
     write(path, "; shared credentials\n[default]\ntype = access_key\naccess_key_id = AKini\n"
       .. "access_key_secret = SKini\n")
     local value = assert(assert(credentials.default { getenv = env { ALIBABA_CLOUD_CREDENTIALS_FILE = path } }):get())
-    assert.are.same({ "AKini", "default/profile/static" }, { value.access_key_id, value.provider })
+    assert.are.same({ "AKini", "default/profile/static_ak" }, { value.access_key_id, value.provider })
     write(path, "[default]\ntype = access_key\nthis line has no equals sign\n")
     local none, err = credentials.default { getenv = env { ALIBABA_CLOUD_CREDENTIALS_FILE = path } }
     assert.is_nil(none)
@@ -126,7 +126,7 @@ describe("the default chain against the emulator", function()
       ] }]]):format(KEY_ID, SECRET))
     local provider = assert(credentials.default { getenv = env {}, sts_endpoint = emulator.endpoint })
     local value = assert(provider:get())
-    assert.are.equal("default/cli_profile/ram_role_arn/ram_role_arn/static", value.provider)
+    assert.are.equal("default/cli_profile/ram_role_arn/ram_role_arn/static_ak", value.provider)
   end)
 
   it("reaches the instance role when nothing before it applies, and keeps using it", function()

@@ -6,7 +6,7 @@ local value = require "oss.credentials.value"
 
 local environment = {}
 
-environment.NAME = "environment"
+environment.NAME = "env"
 
 local SETS = {
   { id = "OSS_ACCESS_KEY_ID", secret = "OSS_ACCESS_KEY_SECRET", token = "OSS_SESSION_TOKEN" },

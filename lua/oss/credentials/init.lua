@@ -17,9 +17,7 @@ credentials.REFRESH_MARGIN = refreshing.MARGIN
 
 --- static(id, secret [, token]) -> provider | nil, err
 function credentials.static(id, secret, token)
-  local fixed, err = value.new({ access_key_id = id, access_key_secret = secret, security_token = token }, "options")
-  if not fixed then return nil, err end
-  return provider.constant("static", value.from(fixed, "static"))
+  return require("oss.credentials.static").new(id, secret, token, "options")
 end
 
 --- environment([getenv]) -> provider | nil, err: OSS_* variables, else ALIBABA_CLOUD_*, read once, now.

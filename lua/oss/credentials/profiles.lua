@@ -4,7 +4,7 @@
 local cjson = require "cjson.safe"
 local failure = require "oss.credentials.failure"
 local provider = require "oss.credentials.provider"
-local value = require "oss.credentials.value"
+local static_key = require "oss.credentials.static"
 
 local profiles = {}
 
@@ -31,10 +31,7 @@ local function passed_on(options, extra)
 end
 
 local function static(origin, id, secret, token)
-  local credentials, err = value.new({ access_key_id = id, access_key_secret = secret, security_token = token },
-    origin)
-  if not credentials then return nil, err end
-  return provider.constant("static", value.from(credentials, "static"))
+  return static_key.new(id, secret, token, origin)
 end
 
 -- A number of seconds from a file: absent or 0 (what the CLI writes when unset) is the provider's default.

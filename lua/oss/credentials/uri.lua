@@ -8,7 +8,7 @@ local refreshing = require "oss.credentials.refreshing"
 
 local uri = {}
 
-uri.NAME = "credentials_uri"
+uri.NAME = "credential_uri"
 local NAME = uri.NAME
 
 --- new([options]) -> provider | nil, err
