@@ -122,6 +122,8 @@ describe("credential providers", function()
         { function() return "id" end, "access_key_secret: missing (credentials_provider)" },
         { function() return "id", "secret", nil, "tomorrow" end, "expected unix seconds, got string" },
         { function() return "id", "secret", "tok\r\nen" end, "security_token: contains CR, LF or NUL" },
+        { function() return "id", "secret", nil, NOW - 1 end,
+          "credentials_provider: brought credentials that expired at 2023-12-16T16:20:56Z" },
       } do
         local value, err = credentials.refreshing(case[1], clock):get()
         assert.is_nil(value)
@@ -184,6 +186,19 @@ describe("credential providers", function()
       assert.are.equal(1, calls)
       local _, fetched = assert(coroutine.resume(first))
       assert.are.equal("id", fetched.access_key_id)
+    end)
+
+    it("stops waiting for a fetch that never ends (its coroutine abandoned) after a minute", function()
+      local provider = credentials.refreshing(function()
+        calls = calls + 1
+        if calls == 1 then coroutine.yield() end
+        return "id-" .. calls, "secret", nil, now + 600
+      end, clock)
+      assert(coroutine.resume(coroutine.create(function() return provider:get() end))) -- never resumed again
+      now = NOW + 59
+      assert.is_nil(provider:get())
+      now = NOW + 60
+      assert.are.equal("id-2", provider:get().access_key_id)
     end)
   end)
 end)

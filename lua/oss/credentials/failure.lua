@@ -2,8 +2,13 @@
 
 local core = require "oss.core"
 local errors = require "oss.errors"
+local issued = require "oss.credentials.issued"
 
 local failure = {}
+
+local REDACTED = "[redacted]"
+-- A refusal that is not JSON (an HTML error page) is quoted only this far.
+local MAX_QUOTED = 200
 
 -- A service may echo what it was sent (STS's SignatureDoesNotMatch quotes the string to sign, which carries the
 -- security token): every secret is cut out of a service's text, raw and percent-encoded.
@@ -14,8 +19,8 @@ local function redact(text, secrets)
       for _, form in ipairs { secret, core.uri_encode(secret), core.uri_encode(core.uri_encode(secret)) } do
         local first, last = text:find(form, 1, true)
         while first do
-          text = text:sub(1, first - 1) .. "[redacted]" .. text:sub(last + 1)
-          first, last = text:find(form, first + 10, true)
+          text = text:sub(1, first - 1) .. REDACTED .. text:sub(last + 1)
+          first, last = text:find(form, first + #REDACTED, true)
         end
       end
     end
@@ -29,18 +34,17 @@ local function where(name, step, reason)
 end
 
 --- The transport's error (network, or validation of a URL) with the provider and the step in front.
-function failure.transport(name, step, err)
+function failure.transport(name, step, err, secrets)
   if type(err) == "table" and err.kind == "network" then
-    return errors.network(err.code, where(name, step, err.message))
+    return errors.network(err.code, where(name, step, redact(err.message, secrets)))
   end
-  return errors.validation(step .. ": " .. tostring(err), name)
+  return errors.validation(step .. ": " .. redact(type(err) == "table" and err.message or err, secrets), name)
 end
 
 --- The service refused (status, and Code/Message/RequestId when its answer is JSON).
 function failure.refused(name, step, response, secrets)
-  local ok, document = pcall(require("cjson.safe").decode, response.body or "")
-  if not ok or type(document) ~= "table" then document = {} end
-  local message = type(document.Message) == "string" and document.Message or response.body or ""
+  local document = issued.json(response.body) or {}
+  local message = type(document.Message) == "string" and document.Message or (response.body or ""):sub(1, MAX_QUOTED)
   return errors.service {
     status = response.status,
     code = type(document.Code) == "string" and document.Code or nil,

@@ -49,7 +49,9 @@ end
 function refreshing.new(name, fetch, clock)
   clock = clock or os.time
   local kept, refresh_at -- the credentials and when to fetch new ones
-  local in_flight, waiting = false, nil -- a fetch running, and the semaphore its waiters sleep on (nginx)
+  -- When the running fetch started, and the semaphore its waiters sleep on (nginx). A fetch whose light thread
+  -- nginx killed never ends: past WAIT_SECONDS it no longer holds the others back.
+  local in_flight_since, waiting = nil, nil
   local failures, retry_at, last_err = 0, nil, nil
 
   local function valid(now)
@@ -57,12 +59,15 @@ function refreshing.new(name, fetch, clock)
   end
 
   local function run_fetch(now)
-    in_flight = true
+    in_flight_since = now
     local ok, fresh, err = protected_call(fetch)
-    in_flight = false
+    in_flight_since = nil
     if waiting and waiting:count() < 0 then waiting:post(-waiting:count()) end
     if not ok then
       fresh, err = nil, errors.validation("failed: " .. tostring(fresh), name)
+    elseif fresh and fresh.expiration and fresh.expiration <= clock() then
+      fresh, err = nil, errors.validation(("brought credentials that expired at %s: is the clock right?")
+        :format(os.date("!%Y-%m-%dT%H:%M:%SZ", fresh.expiration)), name)
     end
     if not fresh then
       failures = failures + 1
@@ -95,7 +100,7 @@ function refreshing.new(name, fetch, clock)
   return provider.new(name, function()
     local now = clock()
     if kept and now < refresh_at then return kept end
-    if in_flight then
+    if in_flight_since and now - in_flight_since < WAIT_SECONDS then
       if valid(now) then return kept end
       return wait_for_fetch()
     end

@@ -10,10 +10,6 @@ local sts = {}
 
 sts.VERSION = "2015-04-01"
 
-local function query_string(params)
-  return http.form(params)
-end
-
 --- call(request) -> credentials | nil, err
 --- request: { name (the provider's), action, endpoint ("https://host"), send (oss.credentials.http client),
 ---            query = { extra common parameters }, form = { action parameters }, headers, secrets = { ... },
@@ -26,9 +22,9 @@ function sts.call(request)
   end
   local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
   for name, text in pairs(request.headers or {}) do headers[name] = text end
-  local url = request.endpoint .. "/?" .. query_string(query)
+  local url = request.endpoint .. "/?" .. http.form(query)
   local response, err = request.send("POST", url, headers, http.form(request.form))
-  if not response then return nil, failure.transport(request.name, request.action, err) end
+  if not response then return nil, failure.transport(request.name, request.action, err, request.secrets) end
   if response.status ~= 200 then
     return nil, failure.refused(request.name, request.action, response, request.secrets)
   end
