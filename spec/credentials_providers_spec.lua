@@ -132,6 +132,26 @@ describe("credential providers against the emulator's platform", function()
     assert.falsy(tostring(provider):find("wrong-secret", 1, true))
   end)
 
+  it("ram_role_arn: STS's SignatureDoesNotMatch quotes the string to sign; the token is cut out of it", function()
+    local _, body = support.http("GET", emulator.endpoint .. "/-/platform/credentials")
+    local issued = require("cjson").decode(body)
+    local source = assert(credentials.static(issued.AccessKeyId, "not-the-secret", issued.SecurityToken))
+    local provider = assert(credentials.ram_role_arn {
+      source = source, role_arn = ROLE_ARN, role_session_name = "s1", sts_endpoint = emulator.endpoint,
+    })
+    local value, err = provider:get()
+    assert.is_nil(value)
+    assert.are.equal("SignatureDoesNotMatch", err.code)
+    local text = tostring(err)
+    assert.truthy(text:find("server string to sign is:", 1, true), text)
+    assert.truthy(text:find("[redacted]", 1, true), text)
+    local encoded = require("oss.core").uri_encode
+    for _, secret in ipairs { issued.SecurityToken, encoded(issued.SecurityToken),
+      encoded(encoded(issued.SecurityToken)), "not-the-secret" } do
+      assert.falsy(text:find(secret, 1, true))
+    end
+  end)
+
   it("oidc_role_arn: AssumeRoleWithOIDC unsigned, reading the token file again at every refresh", function()
     local now = os.time()
     local provider = assert(credentials.oidc_role_arn {

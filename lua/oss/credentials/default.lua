@@ -61,6 +61,13 @@ local function reason_text(reason)
   return tostring(reason)
 end
 
+local function position(name)
+  for index, link in ipairs(LINKS) do
+    if link.name == name then return index end
+  end
+  return #LINKS + 1
+end
+
 local function none_applies(reasons)
   local lines = {}
   for index, reason in ipairs(reasons) do lines[index] = reason.name .. ": " .. reason_text(reason.why) end
@@ -105,17 +112,9 @@ function default.new(options)
       if not unreachable then return nil, err end
       tried[#tried + 1] = { name = candidate.name, why = "no metadata service answered (" .. err.message .. ")" }
     end
-    table.sort(tried, function(a, b) return default.order(a.name) < default.order(b.name) end)
+    table.sort(tried, function(a, b) return position(a.name) < position(b.name) end)
     return nil, none_applies(tried)
   end)
-end
-
---- The position of a link in the chain, by name.
-function default.order(name)
-  for index, link in ipairs(LINKS) do
-    if link.name == name then return index end
-  end
-  return #LINKS + 1
 end
 
 return default
