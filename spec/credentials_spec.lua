@@ -29,6 +29,35 @@ describe("credential providers", function()
     assert.truthy(tostring(err):find("OSS_ACCESS_KEY_ID", 1, true))
   end)
 
+  it("environment: ALIBABA_CLOUD_* when no OSS_* is set, and a half-set pair is an error naming its variables", function()
+    local env = { ALIBABA_CLOUD_ACCESS_KEY_ID = "id", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "secret",
+      ALIBABA_CLOUD_SECURITY_TOKEN = "token" }
+    local provider = assert(credentials.environment(function(name) return env[name] end))
+    assert.are.same({ "id", "secret", "token", "env" }, fields(provider:get()))
+    local _, err = credentials.environment(function(name)
+      return name == "ALIBABA_CLOUD_ACCESS_KEY_ID" and "id" or nil
+    end)
+    assert.are.equal("validation error: access_key_secret: missing (ALIBABA_CLOUD_* variables)", tostring(err))
+  end)
+
+  it("chooses the STS endpoint as the official libraries do, and takes host[:port] or a URL", function()
+    local sts_endpoint = require "oss.credentials.sts_endpoint"
+    local function chosen(options, env)
+      return (sts_endpoint(options, function(name) return (env or {})[name] end))
+    end
+    assert.are.equal("https://sts.aliyuncs.com", chosen {})
+    assert.are.equal("https://sts.cn-shanghai.aliyuncs.com", chosen({}, { ALIBABA_CLOUD_STS_REGION = "cn-shanghai" }))
+    assert.are.equal("https://sts-vpc.cn-shanghai.aliyuncs.com", chosen({}, {
+      ALIBABA_CLOUD_STS_REGION = "cn-shanghai", ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED = "TRUE" }))
+    assert.are.equal("https://sts-vpc.cn-beijing.aliyuncs.com", chosen { sts_region = "cn-beijing", enable_vpc = true })
+    assert.are.equal("https://127.0.0.1:8443", chosen({ sts_endpoint = "127.0.0.1:8443" },
+      { ALIBABA_CLOUD_STS_REGION = "cn-shanghai" }))
+    assert.are.equal("http://[::1]:9000", chosen { sts_endpoint = "http://[::1]:9000/" })
+    local none, err = sts_endpoint({ sts_endpoint = "http://host/path" }, function() return nil end)
+    assert.is_nil(none)
+    assert.are.equal("sts_endpoint", err.path)
+  end)
+
   it("refuses CR, LF and NUL in any credential, naming the field", function()
     for _, case in ipairs {
       { "AKq7\r\nX-Injected: 1", "SKq7", nil, "access_key_id" },

@@ -1,6 +1,7 @@
 -- Credentials from environment variables: OSS_* first (the OSS SDKs' names), then ALIBABA_CLOUD_* (the
 -- credentials libraries').
 
+local errors = require "oss.errors"
 local provider = require "oss.credentials.provider"
 local value = require "oss.credentials.value"
 
@@ -9,9 +10,10 @@ local environment = {}
 environment.NAME = "env"
 
 local SETS = {
-  { id = "OSS_ACCESS_KEY_ID", secret = "OSS_ACCESS_KEY_SECRET", token = "OSS_SESSION_TOKEN" },
+  { id = "OSS_ACCESS_KEY_ID", secret = "OSS_ACCESS_KEY_SECRET", token = "OSS_SESSION_TOKEN",
+    origin = "OSS_* variables" },
   { id = "ALIBABA_CLOUD_ACCESS_KEY_ID", secret = "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    token = "ALIBABA_CLOUD_SECURITY_TOKEN" },
+    token = "ALIBABA_CLOUD_SECURITY_TOKEN", origin = "ALIBABA_CLOUD_* variables" },
 }
 
 local function present(text) return text ~= nil and text ~= "" end
@@ -25,12 +27,12 @@ function environment.new(getenv)
     if present(id) or present(secret) then
       local credentials, err = value.new({
         access_key_id = id, access_key_secret = secret, security_token = getenv(names.token),
-      }, names.id:match("^(.-)ACCESS") .. "* variables")
+      }, names.origin)
       if not credentials then return nil, err end
       return provider.constant(environment.NAME, value.from(credentials, environment.NAME))
     end
   end
-  return nil, require("oss.errors").validation("missing: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET, or "
+  return nil, errors.validation("missing: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET, or "
     .. "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET", "access_key_id")
 end
 
