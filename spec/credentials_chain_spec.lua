@@ -73,6 +73,15 @@ describe("the default chain", function()
     assert.truthy(tostring(err):find("credential_uri: ALIBABA_CLOUD_CREDENTIALS_URI is not set", 1, true))
   end)
 
+  it("does not move past the instance role when ALIBABA_CLOUD_ECS_METADATA names one", function()
+    local provider = assert(credentials.default { metadata_endpoint = "127.0.0.1:1",
+      getenv = env { ALIBABA_CLOUD_ECS_METADATA = "SomeRole" } })
+    local value, err = provider:get()
+    assert.is_nil(value)
+    assert.are.equal("network", err.kind)
+    assert.truthy(tostring(err):find("ecs_ram_role: getting the credentials of role SomeRole", 1, true))
+  end)
+
   it("reads the CLI's config.json: the current profile, or ALIBABA_CLOUD_PROFILE", function()
     write(home .. "/.aliyun/config.json", [[{
       "current": "work",
@@ -127,6 +136,16 @@ describe("the default chain against the emulator", function()
     local provider = assert(credentials.default { getenv = env {}, sts_endpoint = emulator.endpoint })
     local value = assert(provider:get())
     assert.are.equal("default/cli_profile/ram_role_arn/ram_role_arn/static_ak", value.provider)
+  end)
+
+  it("builds the INI file's ecs_ram_role and the config.json's EcsRamRole", function()
+    write(home .. "/.alibabacloud/credentials", "[default]\ntype = ecs_ram_role\nrole_name = EcsInventoryRole\n")
+    local value = assert(assert(credentials.profile { getenv = env {}, metadata_endpoint = emulator.endpoint }):get())
+    assert.are.equal("profile/ecs_ram_role", value.provider)
+    write(home .. "/.aliyun/config.json", [[{ "current": "instance", "profiles": [
+      { "name": "instance", "mode": "EcsRamRole", "ram_role_name": "EcsInventoryRole" } ] }]])
+    value = assert(assert(credentials.cli_profile { getenv = env {}, metadata_endpoint = emulator.endpoint }):get())
+    assert.are.equal("cli_profile/ecs_ram_role", value.provider)
   end)
 
   it("reaches the instance role when nothing before it applies, and keeps using it", function()

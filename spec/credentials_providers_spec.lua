@@ -86,6 +86,27 @@ describe("credential providers against the emulator's platform", function()
     assert.truthy(tostring(err):find("ecs_ram_role: getting the credentials of role NoSuchRole", 1, true))
   end)
 
+  it("ecs_ram_role: falls back to IMDSv1 when the token is refused, unless ALIBABA_CLOUD_IMDSV1_DISABLED", function()
+    emulator:faults { { method = "PUT", path = "/latest/api/token", status = 403, times = 1 } }
+    local provider = assert(credentials.ecs_ram_role {
+      role_name = "EcsInventoryRole", metadata_endpoint = emulator.endpoint, getenv = env {},
+    })
+    assert(provider:get())
+    local sent = emulator:requests()
+    assert.are.same({ "PUT", "GET" }, { sent[1].method, sent[2].method })
+    assert.is_nil(header(sent[2], "x-aliyun-ecs-metadata-token"))
+
+    emulator:faults { { method = "PUT", path = "/latest/api/token", status = 403, times = 1 } }
+    local strict = assert(credentials.ecs_ram_role {
+      role_name = "EcsInventoryRole", metadata_endpoint = emulator.endpoint,
+      getenv = env { ALIBABA_CLOUD_IMDSV1_DISABLED = "true" },
+    })
+    local value, err = strict:get()
+    assert.is_nil(value)
+    assert.are.equal(403, err.status)
+    assert.truthy(tostring(err):find("ecs_ram_role: getting the metadata token", 1, true), tostring(err))
+  end)
+
   it("ecs_ram_role: is refused when ALIBABA_CLOUD_ECS_METADATA_DISABLED is true", function()
     local none, err = credentials.ecs_ram_role { getenv = env { ALIBABA_CLOUD_ECS_METADATA_DISABLED = "true" } }
     assert.is_nil(none)
