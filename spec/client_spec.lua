@@ -85,8 +85,11 @@ describe("oss.new", function()
     local credentials = require "oss.credentials"
     local env = { OSS_ACCESS_KEY_ID = "id", OSS_ACCESS_KEY_SECRET = "secret", OSS_SESSION_TOKEN = "token" }
     local provider = assert(credentials.from_options({}, function(name) return env[name] end))
-    assert.are.same({ access_key_id = "id", access_key_secret = "secret", security_token = "token" }, provider())
-    local none, err = credentials.from_options({}, function() return nil end)
+    local given = provider:get()
+    assert.are.same({ "id", "secret", "token" }, { given.access_key_id, given.access_key_secret, given.security_token })
+    local none, err = credentials.from_options({}, function(name)
+      return name == "ALIBABA_CLOUD_ECS_METADATA_DISABLED" and "true" or nil
+    end)
     assert.is_nil(none)
     assert.truthy(tostring(err):find("OSS_ACCESS_KEY_ID", 1, true))
   end)

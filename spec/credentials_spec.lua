@@ -1,4 +1,4 @@
--- Credential providers: static, environment, and a function refreshed before expiry, cached, failing clearly.
+-- Credential providers: static, environment, and a function refreshed before expiry, cached, backing off, failing clearly.
 
 local oss = require "oss"
 local credentials = require "oss.credentials"
@@ -7,10 +7,14 @@ local rules = dofile("examples/reference_rules.lua")
 
 local NOW = 1702743657
 
+local function fields(value)
+  return { value.access_key_id, value.access_key_secret, value.security_token, value.provider }
+end
+
 describe("credential providers", function()
   it("static: the given key, checked once", function()
     local provider = assert(credentials.static("id", "secret", "token"))
-    assert.are.same({ access_key_id = "id", access_key_secret = "secret", security_token = "token" }, provider())
+    assert.are.same({ "id", "secret", "token", "static_sts" }, fields(provider:get()))
     local none, err = credentials.static("id", nil)
     assert.is_nil(none)
     assert.are.same({ "validation", "access_key_secret" }, { err.kind, err.path })
@@ -19,10 +23,39 @@ describe("credential providers", function()
   it("environment: OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET, OSS_SESSION_TOKEN", function()
     local env = { OSS_ACCESS_KEY_ID = "id", OSS_ACCESS_KEY_SECRET = "secret", OSS_SESSION_TOKEN = "" }
     local provider = assert(credentials.environment(function(name) return env[name] end))
-    assert.are.same({ access_key_id = "id", access_key_secret = "secret" }, provider())
+    assert.are.same({ "id", "secret", nil, "env" }, fields(provider:get()))
     local _, err = credentials.environment(function() return nil end)
     assert.are.equal("access_key_id", err.path)
     assert.truthy(tostring(err):find("OSS_ACCESS_KEY_ID", 1, true))
+  end)
+
+  it("environment: ALIBABA_CLOUD_* when no OSS_* is set, and a half-set pair is an error naming its variables", function()
+    local env = { ALIBABA_CLOUD_ACCESS_KEY_ID = "id", ALIBABA_CLOUD_ACCESS_KEY_SECRET = "secret",
+      ALIBABA_CLOUD_SECURITY_TOKEN = "token" }
+    local provider = assert(credentials.environment(function(name) return env[name] end))
+    assert.are.same({ "id", "secret", "token", "env" }, fields(provider:get()))
+    local _, err = credentials.environment(function(name)
+      return name == "ALIBABA_CLOUD_ACCESS_KEY_ID" and "id" or nil
+    end)
+    assert.are.equal("validation error: access_key_secret: missing (ALIBABA_CLOUD_* variables)", tostring(err))
+  end)
+
+  it("chooses the STS endpoint as the official libraries do, and takes host[:port] or a URL", function()
+    local sts_endpoint = require "oss.credentials.sts_endpoint"
+    local function chosen(options, env)
+      return (sts_endpoint(options, function(name) return (env or {})[name] end))
+    end
+    assert.are.equal("https://sts.aliyuncs.com", chosen {})
+    assert.are.equal("https://sts.cn-shanghai.aliyuncs.com", chosen({}, { ALIBABA_CLOUD_STS_REGION = "cn-shanghai" }))
+    assert.are.equal("https://sts-vpc.cn-shanghai.aliyuncs.com", chosen({}, {
+      ALIBABA_CLOUD_STS_REGION = "cn-shanghai", ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED = "TRUE" }))
+    assert.are.equal("https://sts-vpc.cn-beijing.aliyuncs.com", chosen { sts_region = "cn-beijing", enable_vpc = true })
+    assert.are.equal("https://127.0.0.1:8443", chosen({ sts_endpoint = "127.0.0.1:8443" },
+      { ALIBABA_CLOUD_STS_REGION = "cn-shanghai" }))
+    assert.are.equal("http://[::1]:9000", chosen { sts_endpoint = "http://[::1]:9000/" })
+    local none, err = sts_endpoint({ sts_endpoint = "http://host/path" }, function() return nil end)
+    assert.is_nil(none)
+    assert.are.equal("sts_endpoint", err.path)
   end)
 
   it("refuses CR, LF and NUL in any credential, naming the field", function()
@@ -56,21 +89,50 @@ describe("credential providers", function()
       end
     end
 
-    it("is called once and kept until five minutes before expiry", function()
+    it("is called once and kept until fifteen minutes before expiry", function()
       local provider = credentials.refreshing(counting(3600), clock)
-      assert.are.equal("id-1", provider().access_key_id)
-      now = NOW + 3600 - 301
-      assert.are.equal("id-1", provider().access_key_id)
-      assert.are.equal("token-1", provider().security_token)
-      now = NOW + 3600 - 300
-      assert.are.equal("id-2", provider().access_key_id)
+      assert.are.equal("id-1", provider:get().access_key_id)
+      now = NOW + 3600 - 901
+      assert.are.equal("id-1", provider:get().access_key_id)
+      assert.are.equal("token-1", provider:get().security_token)
+      now = NOW + 3600 - 900
+      assert.are.equal("id-2", provider:get().access_key_id)
       assert.are.equal(2, calls)
+    end)
+
+    it("keeps short-lived credentials for half their lifetime rather than fetching for every request", function()
+      local provider = credentials.refreshing(counting(600), clock)
+      provider:get()
+      now = NOW + 299
+      assert.are.equal("id-1", provider:get().access_key_id)
+      now = NOW + 300
+      assert.are.equal("id-2", provider:get().access_key_id)
+    end)
+
+    it("after a failure, fetches again only after a backoff that doubles up to a minute", function()
+      local fail = true
+      local provider = credentials.refreshing(function()
+        calls = calls + 1
+        if fail then return nil, "metadata down " .. calls end
+        return "id", "secret", nil, now + 3600
+      end, clock)
+      local attempts = {}
+      for second = 0, 200 do
+        now = NOW + second
+        local _, err = provider:get()
+        if err and err.message:find("down " .. calls .. "$") and not attempts[calls] then attempts[calls] = second end
+      end
+      -- Fetches at 0, then 1, 2, 4, ... 32, 64 seconds after each failure, and every minute after that.
+      assert.are.same({ 0, 1, 3, 7, 15, 31, 63, 123, 183 }, attempts)
+      fail = false
+      now = now + 60
+      assert.are.equal("id", provider:get().access_key_id)
     end)
 
     it("without an expiration, is asked for every request", function()
       local provider = credentials.refreshing(counting(nil), clock)
-      provider()
-      provider()
+      provider:get()
+      provider:get()
       assert.are.equal(2, calls)
     end)
 
@@ -78,7 +140,7 @@ describe("credential providers", function()
       local provider = credentials.refreshing(function()
         return { access_key_id = "id", access_key_secret = "secret", expiration = NOW + 3600 }
       end, clock)
-      assert.are.same({ access_key_id = "id", access_key_secret = "secret" }, provider())
+      assert.are.same({ "id", "secret", nil, "credentials_provider" }, fields(provider:get()))
     end)
 
     it("gives a clear error when it fails, raises, or returns nonsense", function()
@@ -89,8 +151,10 @@ describe("credential providers", function()
         { function() return "id" end, "access_key_secret: missing (credentials_provider)" },
         { function() return "id", "secret", nil, "tomorrow" end, "expected unix seconds, got string" },
         { function() return "id", "secret", "tok\r\nen" end, "security_token: contains CR, LF or NUL" },
+        { function() return "id", "secret", nil, NOW - 1 end,
+          "credentials_provider: brought credentials that expired at 2023-12-16T16:20:56Z" },
       } do
-        local value, err = credentials.refreshing(case[1], clock)()
+        local value, err = credentials.refreshing(case[1], clock):get()
         assert.is_nil(value)
         assert.are.equal("validation", err.kind)
         assert.truthy(tostring(err):find(case[2], 1, true), tostring(err))
@@ -103,12 +167,12 @@ describe("credential providers", function()
         if fail then return nil, "down" end
         return "id", "secret", nil, NOW + 600
       end, clock)
-      assert.are.equal("id", provider().access_key_id)
+      assert.are.equal("id", provider:get().access_key_id)
       fail = true
       now = NOW + 400 -- inside the refresh margin, not yet expired
-      assert.are.equal("id", provider().access_key_id)
+      assert.are.equal("id", provider:get().access_key_id)
       now = NOW + 600
-      local value, err = provider()
+      local value, err = provider:get()
       assert.is_nil(value)
       assert.truthy(tostring(err):find("down", 1, true))
     end)
@@ -125,17 +189,55 @@ describe("credential providers", function()
         end
         return "id-" .. calls, "secret", nil, now + 600
       end, clock)
-      assert.are.equal("id-1", provider().access_key_id)
+      assert.are.equal("id-1", provider:get().access_key_id)
       now = NOW + 400
-      local refreshing = coroutine.create(provider)
+      local refreshing = coroutine.create(function() return provider:get() end)
       assert(coroutine.resume(refreshing)) -- suspended inside the provider
-      assert.are.equal("id-1", provider().access_key_id)
+      assert.are.equal("id-1", provider:get().access_key_id)
       assert.are.equal(2, calls)
       local _, value = assert(coroutine.resume(refreshing))
       assert.is_true(release)
       assert.are.equal("id-2", value.access_key_id)
-      assert.are.equal("id-2", provider().access_key_id)
+      assert.are.equal("id-2", provider:get().access_key_id)
     end)
+
+    it("outside nginx, refuses a second fetch while one is in flight and nothing is valid", function()
+      local provider = credentials.refreshing(function()
+        calls = calls + 1
+        coroutine.yield()
+        return "id", "secret", nil, now + 600
+      end, clock)
+      local first = coroutine.create(function() return provider:get() end)
+      assert(coroutine.resume(first))
+      local value, err = provider:get()
+      assert.is_nil(value)
+      assert.truthy(tostring(err):find("a fetch is already in flight", 1, true))
+      assert.are.equal(1, calls)
+      local _, fetched = assert(coroutine.resume(first))
+      assert.are.equal("id", fetched.access_key_id)
+    end)
+
+    it("stops waiting for a fetch that never ends (its coroutine abandoned) after a minute", function()
+      local provider = credentials.refreshing(function()
+        calls = calls + 1
+        if calls == 1 then coroutine.yield() end
+        return "id-" .. calls, "secret", nil, now + 600
+      end, clock)
+      assert(coroutine.resume(coroutine.create(function() return provider:get() end))) -- never resumed again
+      now = NOW + 59
+      assert.is_nil(provider:get())
+      now = NOW + 60
+      assert.are.equal("id-2", provider:get().access_key_id)
+    end)
+  end)
+end)
+
+describe("printed credentials and providers", function()
+  it("show the key id and the provider's name, never the secret or the token", function()
+    local provider = assert(credentials.static("AKq7", "SKsecret", "STtoken"))
+    local value = provider:get()
+    assert.are.equal("oss.credentials.provider: static_sts", tostring(provider))
+    assert.are.equal("oss.credentials: AKq7 from static_sts", tostring(value))
   end)
 end)
 

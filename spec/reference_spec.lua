@@ -186,7 +186,7 @@ describe("docs/reference.md", function()
     end
     assert_same(code, page, "options of oss.new")
     -- The option names read where they are used are among them.
-    for _, path in ipairs { "lua/oss/retry.lua", "lua/oss/credentials.lua" } do
+    for _, path in ipairs { "lua/oss/retry.lua", "lua/oss/credentials/init.lua" } do
       local source = read(path)
       for name in source:gmatch("options%.([%a_][%w_]*)") do
         assert.is_true(code[name] == true, path .. " reads option " .. name)
@@ -288,7 +288,7 @@ describe("docs/reference.md", function()
       for _, path in ipairs { "lua/oss/cli/connection.lua", "lua/oss/cli/main.lua" } do
         for name in read(path):gmatch('getenv%("(OSS_[%w_]+)"%)') do code[name] = true end
       end
-      for name in read("lua/oss/credentials.lua"):gmatch('"(OSS_[%w_]+)"') do code[name] = true end
+      for name in read("lua/oss/credentials/environment.lua"):gmatch('"(OSS_[%w_]+)"') do code[name] = true end
       local page = {}
       for _, row in ipairs(table_rows(page_section)) do
         for _, name in ipairs(backticked(row[1])) do

@@ -55,6 +55,7 @@ local OPTION_TYPES = {
 }
 local OTHER_OPTIONS = {
   "access_key_id", "access_key_secret", "security_token", "credentials_provider", -- oss.credentials
+  "metadata_endpoint", "sts_endpoint", -- oss.credentials, for the default chain
   "max_attempts", "retry_base_delay", "retry_max_delay", "sleep", "random", -- oss.retry
 }
 
@@ -259,7 +260,7 @@ end
 --- Signs an operation (method, bucket, query map, body) and returns the request the transport sends. The
 --- operation comes as arguments rather than a table: a table would be one more object per request.
 function Client:prepare(method, bucket, query, body)
-  local secrets, err = self._credentials()
+  local secrets, err = self._credentials:get()
   if not secrets then
     return nil, errors.is_error(err) and err or errors.validation("credentials provider failed: " .. tostring(err))
   end

@@ -1,0 +1,39 @@
+-- Credentials from a URL that answers the credentials document (ALIBABA_CLOUD_CREDENTIALS_URI), as a sidecar or
+-- a local agent serves them.
+
+local failure = require "oss.credentials.failure"
+local http = require "oss.credentials.http"
+local issued = require "oss.credentials.issued"
+local refreshing = require "oss.credentials.refreshing"
+
+local uri = {}
+
+uri.NAME = "credential_uri"
+local NAME = uri.NAME
+
+--- new([options]) -> provider | nil, err
+--- options: credentials_uri (else ALIBABA_CLOUD_CREDENTIALS_URI), connect_timeout (5), timeout (15), clock, getenv
+function uri.new(options)
+  options = options or {}
+  local url = options.credentials_uri or (options.getenv or os.getenv)("ALIBABA_CLOUD_CREDENTIALS_URI")
+  if type(url) ~= "string" or not url:find("^https?://[^/%s]") or url:find("[%s%c]") then
+    return nil, failure.setting(NAME,
+      "credentials_uri: expected an http(s):// URL (give credentials_uri or set ALIBABA_CLOUD_CREDENTIALS_URI)")
+  end
+  local send = http.client { connect_timeout = options.connect_timeout or 5, timeout = options.timeout or 15 }
+  return refreshing.new(NAME, function()
+    local step = "GET " .. url:gsub("%?.*", "")
+    local response, err = send("GET", url)
+    if not response then return nil, failure.transport(NAME, step, err) end
+    if response.status ~= 200 then return nil, failure.refused(NAME, step, response) end
+    local document = issued.json(response.body)
+    if document and document.Code ~= nil and document.Code ~= "Success" then
+      return nil, failure.invalid(NAME, step, "Code is " .. tostring(document.Code) .. ", not Success")
+    end
+    local credentials, reason = issued.credentials(document, NAME)
+    if not credentials then return nil, failure.invalid(NAME, step, reason) end
+    return credentials
+  end, options.clock)
+end
+
+return uri
