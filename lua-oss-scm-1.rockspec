@@ -88,6 +88,7 @@ build = {
     ["oss.replace"] = "lua/oss/replace.lua",
     ["oss.response"] = "lua/oss/response.lua",
     ["oss.retry"] = "lua/oss/retry.lua",
+    ["oss.utc"] = "lua/oss/utc.lua",
     ["oss.schema.error"] = "lua/oss/schema/error.lua",
     ["oss.schema.inventory"] = "lua/oss/schema/inventory.lua",
     ["oss.stored_form"] = "lua/oss/stored_form.lua",

@@ -1,6 +1,7 @@
 -- When a failed request is sent again and how long to wait first: bounded attempts with full-jitter backoff.
 
 local errors = require "oss.errors"
+local utc = require "oss.utc"
 
 local retry = {}
 
@@ -86,53 +87,13 @@ function retry.policy(options)
   }
 end
 
-local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6, Jul = 7, Aug = 8, Sep = 9, Oct = 10,
-  Nov = 11, Dec = 12 }
-
-local function days_in_month(year, month)
-  if month == 2 then
-    local leap = (year % 4 == 0 and year % 100 ~= 0) or year % 400 == 0
-    return leap and 29 or 28
-  end
-  return (month == 4 or month == 6 or month == 9 or month == 11) and 30 or 31
-end
-
--- Unix seconds of a UTC calendar time (os.time would read it as local time); nil for a time that does not exist
--- or that the signer cannot write (before 1970, after 9999): a server's clock is adopted only when it is real.
-local function utc_seconds(year, month, day, hour, minute, second)
-  if year < 1970 or year > 9999 or month < 1 or month > 12 or day < 1 or day > days_in_month(year, month)
-    or hour > 23 or minute > 59 or second > 60 then
-    return nil
-  end
-  if month <= 2 then year = year - 1 end
-  local floor = math.floor
-  local era = floor(year / 400)
-  local year_of_era = year - era * 400
-  local day_of_year = floor((153 * ((month + 9) % 12) + 2) / 5) + day - 1
-  local day_of_era = year_of_era * 365 + floor(year_of_era / 4) - floor(year_of_era / 100) + day_of_year
-  return (era * 146097 + day_of_era - 719468) * 86400 + hour * 3600 + minute * 60 + second
-end
-
 --- The server's time from an answer's `Date` header ("Sat, 16 Dec 2023 16:20:57 GMT") or the error's ServerTime
---- ("2023-12-16T16:20:57.000Z"), as unix seconds; nil when neither reads.
+--- ("2023-12-16T16:20:57.000Z"), as unix seconds; nil when neither reads as a real time.
 function retry.server_time(headers, err)
-  local date = headers and headers.date
-  if date then
-    local day, month, year, hour, minute, second =
-      date:match("^%a%a%a, (%d%d?) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT$")
-    local seconds = day and MONTHS[month] and utc_seconds(tonumber(year), MONTHS[month], tonumber(day),
-      tonumber(hour), tonumber(minute), tonumber(second))
-    if seconds then return seconds end
-  end
+  local seconds = headers and utc.parse_http_date(headers.date)
+  if seconds then return seconds end
   local server = err and err.details and err.details.ServerTime
-  if type(server) == "string" then
-    local year, month, day, hour, minute, second = server:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)")
-    if year then
-      return utc_seconds(tonumber(year), tonumber(month), tonumber(day), tonumber(hour), tonumber(minute),
-        tonumber(second))
-    end
-  end
-  return nil
+  return utc.parse_iso8601(server, true)
 end
 
 return retry

@@ -1,35 +1,16 @@
 -- Reads the temporary credentials a service issued (the metadata service's, STS's or a credentials URI's JSON).
 
 local cjson = require "cjson.safe"
+local utc = require "oss.utc"
 local value = require "oss.credentials.value"
 
 local issued = {}
 
--- Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil): os.time would read
--- the fields as local time.
-local function days_from_civil(year, month, day)
-  if month <= 2 then year = year - 1 end
-  local era = math.floor(year / 400)
-  local year_of_era = year - era * 400
-  local shifted_month = (month + 9) % 12
-  local day_of_year = math.floor((153 * shifted_month + 2) / 5) + day - 1
-  local day_of_era = year_of_era * 365 + math.floor(year_of_era / 4) - math.floor(year_of_era / 100) + day_of_year
-  return era * 146097 + day_of_era - 719468
-end
-
 --- unix_time("2026-12-02T17:00:00Z") -> seconds | nil
-function issued.unix_time(text)
-  if type(text) ~= "string" then return nil end
-  local year, month, day, hour, minute, second = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)Z$")
-  if not year then return nil end
-  return days_from_civil(tonumber(year), tonumber(month), tonumber(day)) * 86400
-    + tonumber(hour) * 3600 + tonumber(minute) * 60 + tonumber(second)
-end
+issued.unix_time = utc.parse_iso8601
 
 --- timestamp(seconds) -> "2026-12-02T17:00:00Z", the form STS's Timestamp parameter takes
-function issued.timestamp(seconds)
-  return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(seconds))
-end
+issued.timestamp = utc.iso8601
 
 --- json(body) -> table | nil
 function issued.json(body)
