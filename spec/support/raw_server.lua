@@ -6,6 +6,7 @@
 -- The script is a Lua file returning a list of replies, used in order, one per request received:
 --   { status = 200, headers = { { "X-Name", "value" }, ... }, body = "...",  -- Content-Length is added
 --     chunks = { "ab", "cd" },   -- instead of body: sent with Transfer-Encoding: chunked, one write per chunk
+--     raw = "HTTP/1.1 ...",      -- instead of all the above: these exact bytes, framing and all
 --     delay = 2,                 -- seconds to wait before answering
 --     close = true }             -- read the request, then close the connection without answering
 -- The log holds "accept <connection>\n" for each connection and "request <connection> <length>\n<bytes>\n"
@@ -43,6 +44,7 @@ local function read_request(connection)
 end
 
 local function render(reply, method)
+  if reply.raw then return { reply.raw } end
   local lines = { ("HTTP/1.1 %d %s"):format(reply.status or 200, reply.reason or "Scripted") }
   for _, header in ipairs(reply.headers or {}) do
     lines[#lines + 1] = header[1] .. ": " .. header[2]
