@@ -341,6 +341,16 @@ describe("oss.transport.cosocket, parsing what the socket returns", function()
     assert.are.same({ 1000, 750, 500, 250 }, given)
   end)
 
+  it("raises for a request that is no table, has no method or no http(s) URL", function()
+    fake_nginx {}
+    local send = require(cosocket_module).new()
+    assert.has_error(function() send "GET /" end, "oss.transport.cosocket: expected a request table, got string")
+    assert.has_error(function() send { url = "http://h/" } end,
+      "oss.transport.cosocket: expected a request method, got nil")
+    assert.has_error(function() send { method = "GET", url = "ftp://h/" } end,
+      "oss.transport.cosocket: expected an http(s) URL, got ftp://h/")
+  end)
+
   it("writes the request once: its line, Host, the caller's headers but its own three, and the body", function()
     local _, err, sock = send_one({ "HTTP/1.1 204 No Content\r\n\r\n" }, {
       method = "PUT", url = "http://example.com:8080/bucket/?inventory&inventoryId=a", body = "<x/>",

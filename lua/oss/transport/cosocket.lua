@@ -97,6 +97,9 @@ function cosocket.new(options)
     if type(request) ~= "table" then
       error("oss.transport.cosocket: expected a request table, got " .. type(request), 2)
     end
+    if type(request.method) ~= "string" then
+      error("oss.transport.cosocket: expected a request method, got " .. tostring(request.method), 2)
+    end
     local endpoint, target
     if type(request.url) == "string" then endpoint, target = locate(request.url, settings.ssl_verify) end
     if not endpoint then
@@ -111,7 +114,7 @@ function cosocket.new(options)
     if not sent then return nil, send_failure end
     local answer, reusable = cosocket_response.read(connection, request.method, request.sink,
       settings.max_response_size)
-    if not answer then return nil, reusable end
+    if not answer then return nil, reusable end -- on a failure, the second value is the error
     connection:release(reusable, settings.keepalive_timeout * 1000, settings.pool_size)
     return answer
   end
