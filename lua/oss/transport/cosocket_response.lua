@@ -36,15 +36,18 @@ local function read_fields(connection, head_bytes)
       return connection:fail("too_large", ("more than %d response header lines"):format(MAX_HEADER_LINES))
     end
     if find(line, "\0", 1, true) or find(line, "\r", 1, true) then
-      return connection:fail("protocol", "NUL or CR in a response header: " .. sub(line, 1, 40))
+      return connection:fail("protocol", ("NUL or CR in response header line %d"):format(count))
     end
     local first = byte(line)
     if first == 32 or first == 9 then
-      if not name then return connection:fail("protocol", "a folded response header line with no header before it") end
+      if not name then
+        return connection:fail("protocol", ("folded response header line %d continues no header"):format(count))
+      end
       fields[name] = fields[name] .. " " .. trim(line)
     else
       local field, value = match(line, "^([^%s:]+):(.*)$")
-      -- A line that is no "Name: value" (a blank in the name, no colon) is skipped, and so is what folds onto it.
+      -- A line that is no "Name: value" (a blank in the name, no colon) is skipped; a folded line after it has
+      -- nothing to continue.
       name = field and lower(field)
       if name then
         value = trim(value)
