@@ -28,10 +28,14 @@ local function stage_failed(self, stage, message)
   return self:fail(stage, stage .. " failed: " .. tostring(message))
 end
 
--- Gives the next read or write what is left of the deadline; false once nothing is.
+-- Gives the next read or write what is left of the deadline; false once nothing is. nginx's clock moves only
+-- between events, so while it stands still the timeout set last is still what is left.
 local function arm(self)
-  local left = self.deadline - ngx.now()
+  local now = ngx.now()
+  local left = self.deadline - now
   if left <= 0 then return false end
+  if now == self.armed_at then return true end
+  self.armed_at = now
   self.socket:settimeout(math.ceil(left * 1000))
   return true
 end
@@ -41,7 +45,8 @@ end
 function connection.open(endpoint, connect_timeout, timeout, ssl_verify)
   local sock = ngx.socket.tcp()
   local self = setmetatable({
-    socket = sock, deadline = ngx.now() + timeout, where = " (" .. endpoint.host .. ":" .. endpoint.port .. ")",
+    socket = sock, deadline = ngx.now() + timeout, armed_at = false,
+    where = " (" .. endpoint.host .. ":" .. endpoint.port .. ")",
   }, Connection)
   sock:settimeouts(connect_timeout * 1000, timeout * 1000, timeout * 1000)
   local ok, message = sock:connect(endpoint.host, endpoint.port, { pool = endpoint.pool })
