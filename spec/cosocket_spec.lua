@@ -4,10 +4,13 @@
 
 local cosocket_module = "oss.transport.cosocket"
 
--- A socket serving `chunks` in order (one per receiveany), recording what the transport does with it.
+-- A socket serving `chunks` in order, one per network read, recording what the transport does with it. Like
+-- nginx's, it holds the unread rest of the last read in a buffer, hands out lines with receiveuntil, and refuses
+-- to pool a connection whose buffer still holds bytes.
 local function scripted_socket(world, chunks)
-  local sock = { sent = {}, timeouts = {}, chunks = chunks, index = 1, offset = 1, reused = world.reused or 0 }
-  function sock:settimeouts(connect, send, read) self.timeouts[#self.timeouts + 1] = { connect, send, read } end
+  local sock = { sent = {}, timeouts = {}, chunks = chunks, reads = 0, buffer = "", reused = world.reused or 0 }
+  function sock:settimeouts(_, _, read) self.timeouts[#self.timeouts + 1] = read end
+  function sock:settimeout(milliseconds) self.timeouts[#self.timeouts + 1] = milliseconds end
   function sock:connect(host, port, options)
     self.host, self.port, self.pool = host, port, options.pool
     return true
@@ -23,33 +26,64 @@ local function scripted_socket(world, chunks)
     self.sent[#self.sent + 1] = table.concat(flat)
     return #self.sent[#self.sent]
   end
-  local function advance(self, count)
+  -- Makes sure the buffer holds something, reading the next chunk (which takes world.clock_step) when it is empty.
+  local function fill(self)
+    if self.buffer ~= "" then return true end
+    local chunk = self.chunks[self.reads + 1]
+    if not chunk then return false end
+    self.reads, self.buffer = self.reads + 1, chunk
     if world.clock_step then world.clock = world.clock + world.clock_step end
-    local chunk = self.chunks[self.index]
-    if not chunk then return nil end
-    local piece = chunk:sub(self.offset, self.offset + count - 1)
-    self.offset = self.offset + #piece
-    if self.offset > #chunk then self.index, self.offset = self.index + 1, 1 end
+    return true
+  end
+  local function take(self, count)
+    local piece = self.buffer:sub(1, count)
+    self.buffer = self.buffer:sub(count + 1)
     return piece
   end
-  function sock:receiveany(max)
-    local piece = advance(self, max)
-    if not piece then return nil, "closed" end
-    return piece
+  function sock:receiveany(most)
+    if not fill(self) then return nil, "closed" end
+    return take(self, most)
   end
   function sock:receive(count)
-    local got = {}
-    local have = 0
+    local got, have = {}, 0
     while have < count do
-      local piece = advance(self, count - have)
-      if not piece then return nil, "closed", table.concat(got) end
-      got[#got + 1] = piece
-      have = have + #piece
+      if not fill(self) then return nil, "closed", table.concat(got) end
+      got[#got + 1] = take(self, count - have)
+      have = have + #got[#got]
     end
     return table.concat(got)
   end
-  function sock:setkeepalive(timeout, size) self.kept = { timeout, size } return true end
-  function sock:close() self.closed = true return true end
+  -- nginx's reader: with a size, the data before the pattern in pieces of at most that size, then nil.
+  function sock:receiveuntil(pattern)
+    local reached = false
+    return function(size)
+      if reached then
+        reached = false
+        return nil
+      end
+      local got, have = {}, 0
+      while not size or have < size do
+        if not fill(self) then return nil, "closed", table.concat(got) end
+        local room = size and size - have or #self.buffer
+        local at = self.buffer:find(pattern, 1, true)
+        if at and at - 1 <= room then
+          got[#got + 1] = take(self, at - 1)
+          take(self, #pattern)
+          reached = true
+          break
+        end
+        got[#got + 1] = take(self, room)
+        have = have + #got[#got]
+      end
+      return table.concat(got)
+    end
+  end
+  function sock:setkeepalive(timeout, size)
+    if self.buffer ~= "" then return nil, "unread data in buffer" end
+    self.kept = { timeout, size }
+    return 1
+  end
+  function sock:close() self.closed = true return 1 end
   return sock
 end
 
@@ -195,7 +229,7 @@ describe("oss.transport.cosocket, parsing what the socket returns", function()
     assert.are.same({ "network", "too_large" }, { err.kind, err.code })
     assert.truthy(err.message:find("99999999999", 1, true), err.message)
     assert.truthy(sock.closed)
-    assert.are.equal(2, sock.index, "the read that would bring the body never happened")
+    assert.are.equal(1, sock.reads, "the read that would bring the body never happened")
   end)
 
   it("refuses a malformed framing as a protocol error, without raising", function()
@@ -215,6 +249,76 @@ describe("oss.transport.cosocket, parsing what the socket returns", function()
     end
   end)
 
+  it("refuses a bare CR in a header, and a folded line with no header to continue, as a protocol error", function()
+    for _, head in ipairs {
+      "HTTP/1.1 200 OK\r\nX-Bad: a\rSet-Cookie: b\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nX-Bad: a\r\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\n folded\r\nContent-Length: 0\r\n\r\n",
+    } do
+      local _, err, sock = send_one { head }
+      assert.are.same({ "network", "protocol" }, { err.kind, err.code }, head)
+      assert.truthy(sock.closed)
+    end
+  end)
+
+  it("cuts a chunked or a close-delimited body at max_response_size without reading past the bound", function()
+    local _, err, sock = send_one({ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+      "3\r\n", "def\r\n0\r\n\r\n" }, nil, { max_response_size = 4 })
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+    assert.truthy(err.message:find("max_response_size (4)", 1, true), err.message)
+    assert.are.equal(2, sock.reads, "the chunk past the bound was never read")
+    assert.truthy(sock.closed)
+
+    _, err, sock = send_one({ "HTTP/1.1 200 OK\r\n\r\nabc", "def", "ghi" }, nil, { max_response_size = 4 })
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+    assert.are.equal(2, sock.reads)
+    assert.truthy(sock.closed)
+  end)
+
+  it("refuses chunk data longer than its size", function()
+    local _, err = send_one { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n" }
+    assert.are.same({ "network", "protocol" }, { err.kind, err.code })
+    assert.truthy(err.message:find("chunk longer than its size", 1, true), err.message)
+  end)
+
+  it("reads no body after HEAD, 204 or 304, whatever Content-Length says, and pools the connection", function()
+    for _, case in ipairs {
+      { "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n" },
+      { "GET", "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n" },
+      { "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n" },
+    } do
+      local answer, err, sock = send_one({ case[2] }, { method = case[1] }, { max_response_size = 10 })
+      assert.is_nil(err)
+      assert.are.equal("", answer.body)
+      assert.truthy(sock.kept, case[2])
+    end
+  end)
+
+  it("stops feeding a sink that refused a piece, reads the rest past it and keeps the connection", function()
+    local fed = {}
+    local sink = { feed = function(_, piece) fed[#fed + 1] = piece return false end }
+    local answer, err, sock = send_one({ "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n",
+      "2\r\ncd\r\n0\r\n\r\n" }, { sink = sink })
+    assert.is_nil(err)
+    assert.are.same({ "ab" }, fed)
+    assert.are.same({ 200, "" }, { answer.status, answer.body })
+    assert.truthy(sock.kept)
+  end)
+
+  it("bounds the status line and headers together, and the trailers of a chunked body", function()
+    local head = { "HTTP/1.1 200 OK\r\n" }
+    for index = 1, 130 do head[#head + 1] = "X-" .. index .. ": " .. ("v"):rep(2048) .. "\r\n" end
+    head[#head + 1] = "Content-Length: 0\r\n\r\n"
+    local _, err = send_one { table.concat(head) }
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+
+    local trailers = { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" }
+    for index = 1, 201 do trailers[#trailers + 1] = "T-" .. index .. ": v\r\n" end
+    trailers[#trailers + 1] = "\r\n"
+    _, err = send_one { table.concat(trailers) }
+    assert.are.same({ "network", "too_large" }, { err.kind, err.code })
+  end)
+
   it("takes repeated equal Content-Length headers and unfolds folded header lines", function()
     local answer = assert(send_one {
       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 3\r\nX-Folded: first\r\n \t second part\r\n"
@@ -230,9 +334,21 @@ describe("oss.transport.cosocket, parsing what the socket returns", function()
     local _, err = send { method = "GET", url = "http://127.0.0.1:8080/" }
     assert.are.same({ "network", "timeout" }, { err.kind, err.code })
     -- Each read was given only what was left of the one second.
-    local read_timeouts = {}
-    for index, timeouts in ipairs(world.sockets[1].timeouts) do read_timeouts[index] = timeouts[3] end
-    assert.are.same({ 1000, 750, 500, 250 }, read_timeouts)
+    local given = {}
+    for _, milliseconds in ipairs(world.sockets[1].timeouts) do
+      if given[#given] ~= milliseconds then given[#given + 1] = milliseconds end
+    end
+    assert.are.same({ 1000, 750, 500, 250 }, given)
+  end)
+
+  it("raises for a request that is no table, has no method or no http(s) URL", function()
+    fake_nginx {}
+    local send = require(cosocket_module).new()
+    assert.has_error(function() send "GET /" end, "oss.transport.cosocket: expected a request table, got string")
+    assert.has_error(function() send { url = "http://h/" } end,
+      "oss.transport.cosocket: expected a request method, got nil")
+    assert.has_error(function() send { method = "GET", url = "ftp://h/" } end,
+      "oss.transport.cosocket: expected an http(s) URL, got ftp://h/")
   end)
 
   it("writes the request once: its line, Host, the caller's headers but its own three, and the body", function()

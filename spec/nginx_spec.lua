@@ -478,6 +478,25 @@ describe("oss.transport.cosocket in a real nginx", function()
       seen.requests[3].connection })
   end)
 
+  it("reads answers as servers frame them, and pools no connection with bytes left after the answer", function()
+    local server = raw_server.start {
+      { raw = "HTTP/1.1 200 OK\nX-Folded: first\n\tsecond\nContent-Length: 2\n\nokEXTRA", keep = true },
+      { raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=1\r\nab\r\n0\r\nT: 1\r\n\r\n", keep = true },
+      { raw = "HTTP/1.1 200 OK\r\nX-Bad: a\rb\r\nContent-Length: 0\r\n\r\n" },
+    }
+    local ok, outcomes = pcall(send, server.url .. "/", { { method = "GET" }, { method = "GET" }, { method = "GET" } })
+    local seen = server:log()
+    server:stop()
+    assert(ok, outcomes)
+    assert.are.same({ 200, "ok", "first second" },
+      { outcomes[1].status, outcomes[1].body, outcomes[1].headers["x-folded"] })
+    assert.are.same({ 200, "ab" }, { outcomes[2].status, outcomes[2].body })
+    assert.are.same({ "network", "protocol" }, { outcomes[3].err.kind, outcomes[3].err.code })
+    -- The bytes after the first answer belong to no request: its connection was closed, not pooled.
+    assert.are.same({ 1, 2, 2 }, { seen.requests[1].connection, seen.requests[2].connection,
+      seen.requests[3].connection })
+  end)
+
   it("reports connect, timeout and early-close failures as network errors", function()
     local refused = send("http://127.0.0.1:" .. nginx_support.free_port() .. "/", { { method = "GET" } })[1].err
     assert.are.same({ "network", "connect" }, { refused.kind, refused.code })

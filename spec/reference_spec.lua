@@ -200,7 +200,7 @@ describe("docs/reference.md", function()
   it("lists every network code the transports produce, and no other", function()
     local code = {}
     local patterns = {
-      'fail%(exchange, "([%w_]+)"', 'io_failure%(exchange, "([%w_]+)"', 'network_error%("([%w_]+)"',
+      ':fail%("([%w_]+)"', 'stage_failed%(self, "([%w_]+)"', 'network_error%("([%w_]+)"',
       'errors%.network%("([%w_]+)"', 'fields%.code or "([%w_]+)"',
     }
     local lua_files = list_dir("lua/oss/transport", ".lua")
@@ -211,9 +211,9 @@ describe("docs/reference.md", function()
         for name in source:gmatch(pattern) do code[name] = true end
       end
     end
-    -- cosocket.lua: a failure at a stage is reported with the stage's name as its code.
-    local cosocket = read("lua/oss/transport/cosocket.lua")
-    assert.truthy(cosocket:find("return fail(exchange, stage,", 1, true))
+    -- The cosocket connection reports a failure at a stage with the stage's name as its code.
+    local cosocket = read("lua/oss/transport/cosocket_connection.lua")
+    assert.truthy(cosocket:find("return self:fail(stage,", 1, true))
     local failure = read("src/http_failure.c")
     for name in failure:gmatch('return "([%w_]+)";') do code[name] = true end
     for name in failure:gmatch('code = "([%w_]+)";') do code[name] = true end

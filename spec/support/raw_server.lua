@@ -10,7 +10,8 @@
 --     close = true }             -- read the request, then close the connection without answering
 -- or a hostile answer, sent byte for byte and followed by closing the connection:
 --   { raw = { "HTTP/1.1 200 OK\r\n", "..." },  -- or one string; no header is added
---     pace = 1 }                 -- seconds to wait between the pieces
+--     pace = 1,                  -- seconds to wait between the pieces
+--     keep = true }              -- keep the connection open after it, for the client to reuse or close
 -- The log holds "accept <connection>\n" for each connection and "request <connection> <length>\n<bytes>\n"
 -- for each request.
 
@@ -106,7 +107,7 @@ local function serve(options)
           local reply = replies[answered] or { status = 500, body = "no scripted reply left" }
           if reply.delay then socket.sleep(reply.delay) end
           if not reply.close then
-            keep = not reply.raw
+            keep = not reply.raw or reply.keep == true
             for index, piece in ipairs(render(reply, method)) do
               if index > 1 and reply.pace then socket.sleep(reply.pace) end
               if not ready:send(piece) then keep = false break end
