@@ -95,6 +95,10 @@ local function throughput(sinks, curl_limit)
       collect("lua5.4 bench/throughput.lua " .. quote(sinks.endpoint) .. " 1", lua_env("lua54"))
       return results["throughput.lua54"].median
     end,
+    ["throughput.transport"] = function()
+      collect("lua5.4 bench/throughput.lua " .. quote(sinks.endpoint) .. " 1 transport", lua_env("lua54"))
+      return results["throughput.transport"].median
+    end,
     ["throughput.nginx"] = function()
       local requests, seconds = sinks.drive(puts)
       return requests / seconds
@@ -111,7 +115,8 @@ local function throughput(sinks, curl_limit)
     ["throughput.wrk"] = function() return wrk_round(url) end,
   }
   local order = {
-    "throughput.lua54", "throughput.nginx", "throughput.ali-oss", "throughput.curl_limit", "throughput.wrk",
+    "throughput.lua54", "throughput.transport", "throughput.nginx", "throughput.ali-oss", "throughput.curl_limit",
+    "throughput.wrk",
   }
   local samples = {}
   if not SMOKE then sinks.drive(puts // 5) end
