@@ -24,11 +24,6 @@ typedef struct {
     oss_canonical canonical; /* the current call's query and headers */
     oss_buffer out;          /* canonical request, string to sign and Authorization, back to back */
     oss_sign_crypto crypto;  /* contexts and the cached V4 key, set up on first use */
-    /* The secret string the cached V4 key was derived from, held through a registry reference: while it is held,
-     * a secret at the same address is the same string (Lua strings never move or change), so the key is reused
-     * without hashing the secret again. */
-    const char *secret_held;
-    int secret_ref;
     /* The request time last signed and its renderings as Lua strings (registry references, LUA_NOREF until made):
      * requests within one second reuse them instead of formatting and hashing the same text again. */
     long long dates_seconds;
@@ -75,7 +70,6 @@ typedef struct {
     size_t method_length, bucket_length, key_length, region_length, access_key_id_length, secret_length,
         token_length, body_length;
     int query, headers, additional; /* stack indices; additional is 0 for V1 */
-    int secret_index;               /* stack index of the secret */
     int token_index;                /* stack index of the security token, when there is one */
     int add_date;                   /* V4: add a Date header as V1 does */
     int brief;                      /* return the Authorization (and V4's query) only */
@@ -187,7 +181,6 @@ static int read_credentials(lua_State *L, signing_input *in, int credentials)
     in->access_key_id =
         field_string(L, credentials, "credentials", FIELD_ACCESS_KEY_ID, 1, &in->access_key_id_length);
     in->secret = field_string(L, credentials, "credentials", FIELD_ACCESS_KEY_SECRET, 1, &in->secret_length);
-    in->secret_index = lua_gettop(L);
     in->token = field_string(L, credentials, "credentials", FIELD_SECURITY_TOKEN, 0, &in->token_length);
     in->token_index = lua_gettop(L);
     if (in->token_length == 0)
@@ -417,24 +410,6 @@ static void append_v4_canonical_request(oss_signer *signer, const signing_input 
     oss_buffer_append(out, payload, payload_length);
 }
 
-/* Holds the secret the cached key now belongs to (see oss_signer.secret_held). The caller has already forgotten the
- * old address, so if taking the reference fails, no secret matches by address and the next call hashes again. */
-static void hold_secret(lua_State *L, oss_signer *signer, const signing_input *in)
-{
-    lua_pushvalue(L, in->secret_index);
-    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    luaL_unref(L, LUA_REGISTRYINDEX, signer->secret_ref);
-    signer->secret_ref = ref;
-    signer->secret_held = in->secret;
-}
-
-static void release_secret(lua_State *L, oss_signer *signer)
-{
-    luaL_unref(L, LUA_REGISTRYINDEX, signer->secret_ref);
-    signer->secret_ref = LUA_NOREF;
-    signer->secret_held = NULL;
-}
-
 /* signer:sign_v4(request, credentials) -> authorization, canonical_request, string_to_sign, canonical_query
  * (request.brief: authorization, canonical_query) | nil, message; positional: see signer_sign_v4_request. */
 static int sign_v4(lua_State *L, int positional)
@@ -480,16 +455,11 @@ static int sign_v4(lua_State *L, int positional)
     if (out->failed)
         return fail(L, "sign_v4: out of memory");
     unsigned char signature[OSS_SHA256_SIZE];
-    int same_secret = signer->secret_held == in.secret;
-    if (!same_secret)
-        signer->secret_held = NULL; /* the key may now change: the old string must not vouch for it */
-    if (!oss_sign_crypto_v4_mac(&signer->crypto, in.secret, in.secret_length, same_secret, in.region,
-                                in.region_length, datetime, out->data + canonical_length, string_to_sign_length,
-                                signature))
-        return fail(L, oss_sign_crypto_out_of_memory(&signer->crypto) ? "sign_v4: out of memory"
-                                                                       : "sign_v4: OpenSSL failed");
-    if (!same_secret)
-        hold_secret(L, signer, &in);
+    oss_sign_status status =
+        oss_sign_crypto_v4_mac(&signer->crypto, in.secret, in.secret_length, in.region, in.region_length, datetime,
+                               out->data + canonical_length, string_to_sign_length, signature);
+    if (status != OSS_SIGN_OK)
+        return fail(L, status == OSS_SIGN_OUT_OF_MEMORY ? "sign_v4: out of memory" : "sign_v4: OpenSSL failed");
 
     size_t authorization_start = out->length;
     oss_buffer_append_string(out, V4_ALGORITHM " Credential=");
@@ -560,8 +530,8 @@ static int sign_v1(lua_State *L, int positional)
     unsigned char signature[OSS_SHA1_SIZE];
     if (out->failed)
         return fail(L, "sign_v1: out of memory");
-    if (!oss_sign_crypto_v1_mac(&signer->crypto, in.secret, in.secret_length, out->data, string_to_sign_length,
-                                signature))
+    if (oss_sign_crypto_v1_mac(&signer->crypto, in.secret, in.secret_length, out->data, string_to_sign_length,
+                               signature) != OSS_SIGN_OK)
         return fail(L, "sign_v1: OpenSSL failed");
     char encoded[OSS_BASE64_SIZE(OSS_SHA1_SIZE)];
     size_t encoded_length = oss_base64_encode(signature, sizeof signature, encoded);
@@ -651,7 +621,6 @@ static int signer_close(lua_State *L)
     if (signer->busy)
         return luaL_error(L, "%s: cannot close while signing", OSS_SIGNER_TYPE);
     oss_sign_crypto_release(&signer->crypto);
-    release_secret(L, signer);
     forget_dates(L, signer);
     oss_canonical_free(&signer->canonical);
     oss_buffer_free(&signer->out);
@@ -673,8 +642,6 @@ static oss_signer *push_signer(lua_State *L)
     memset(signer, 0, sizeof *signer);
     oss_canonical_init(&signer->canonical);
     oss_buffer_init(&signer->out);
-    oss_sign_crypto_init(&signer->crypto);
-    signer->secret_ref = LUA_NOREF;
     signer->dates_seconds = -1;
     signer->date_refs[DATE_ISO8601] = signer->date_refs[DATE_HTTP] = LUA_NOREF;
     oss_setmetatable(L, OSS_SIGNER_TYPE);
