@@ -210,7 +210,7 @@ describe("signer: V4 signing key cache", function()
   end)
 end)
 
-describe("signer: the secret string it holds for the key cache", function()
+describe("signer: the key cache follows the secret's text", function()
   -- Built at run time, so that each call makes a new string object with the given text.
   local function fresh(text) return (text .. "|"):sub(1, -2) end
 
@@ -328,61 +328,6 @@ describe("signer: what a client leaves to it", function()
         if version == "sign_v4" then assert.equal(core.iso8601_time(time), request.headers["x-oss-date"]) end
       end
     end
-  end)
-end)
-
-describe("signer: the positional forms a client signs with", function()
-  local body = "<InventoryConfiguration><Id>report1</Id></InventoryConfiguration>"
-  local with_token = { access_key_id = "ak", access_key_secret = "sk", security_token = "tok" }
-
-  -- The table form's request for the same arguments, with what the positional forms imply.
-  local function as_table(method, bucket, region, time, query, headers, request_body)
-    return { method = method, bucket = bucket, region = region, time = time, query = query, headers = headers,
-      body = request_body, add_date = true, brief = true }
-  end
-
-  for _, version in ipairs({ "v4", "v1" }) do
-    for _, case in ipairs({
-      { "a body and a query", "PUT", "examplebucket", { inventory = "", inventoryId = "a b/c" }, body, AK },
-      { "no body, no bucket, a token", "GET", nil, nil, nil, with_token },
-      { "a bucket and no query", "DELETE", "examplebucket", nil, nil, with_token },
-    }) do
-      it(version .. " signs and fills the headers as the table form does: " .. case[1], function()
-        local method, bucket, query, request_body, credentials = case[2], case[3], case[4], case[5], case[6]
-        local by_table = { ["Content-Type"] = "application/xml" }
-        local by_arguments = { ["Content-Type"] = "application/xml" }
-        local expected = { core.signer()["sign_" .. version](core.signer(),
-          as_table(method, bucket, "cn-hangzhou", 1702743657, query, by_table, request_body), credentials) }
-        local signer = core.signer()
-        local got = { signer["sign_" .. version .. "_request"](signer, method, bucket, "cn-hangzhou", 1702743657,
-          query, by_arguments, request_body, credentials) }
-        assert.same(expected, got)
-        assert.same(by_table, by_arguments)
-        assert.is_string(by_arguments.Date)
-      end)
-    end
-  end
-
-  it("refuses and raises with the table form's paths", function()
-    local signer = core.signer()
-    local ok, message = signer:sign_v4_request("GET", "bucket\n", "cn-hangzhou", 1702743657, nil, {}, nil, AK)
-    assert.is_nil(ok)
-    assert.equal("request.bucket: contains a control character", message)
-    assert.has_error(function()
-      signer:sign_v4_request("GET", "bucket", nil, 1702743657, nil, {}, nil, AK)
-    end, "request.region: expected a string, got nil")
-    assert.has_error(function()
-      signer:sign_v1_request("GET", "bucket", nil, 1702743657, nil, nil, nil, AK)
-    end, "request.headers: expected a table, got nil")
-    assert.has_error(function()
-      signer:sign_v1_request("GET", "", nil, 1702743657, nil, {}, nil, AK)
-    end, "request.bucket: must not be empty")
-    assert.has_error(function()
-      signer:sign_v4_request("GET", "bucket", "cn-hangzhou", 1.5, nil, {}, nil, AK)
-    end)
-    assert.has_error(function()
-      signer:sign_v4_request("GET", "bucket", "cn-hangzhou", 1702743657, nil, {}, nil)
-    end)
   end)
 end)
 

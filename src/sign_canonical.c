@@ -365,32 +365,24 @@ size_t oss_canonical_mark_additional(lua_State *L, oss_canonical *canonical, int
     return found;
 }
 
-const char *oss_canonical_known_spelling(int which)
-{
-    return known_names[which].spelling;
-}
-
-/* Pushes the name a known header is stored under: the map's own spelling, else the one at `spelling_index`. */
-static void push_known_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known, int which,
-                            int spelling_index)
+/* Pushes the name a known header is stored under: the map's own spelling, else the one the signer gives it. */
+static void push_known_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known, int which)
 {
     long at = known->at[which];
     if (at >= 0) {
         const oss_header_entry *entry = oss_canonical_header_at(canonical, (size_t)at);
         lua_pushlstring(L, entry->name, entry->name_length);
     } else {
-        lua_pushvalue(L, spelling_index);
+        lua_pushstring(L, known_names[which].spelling);
     }
 }
 
-/* Sets a known header in the map and in canonical->headers, leaving the entries unsorted when one is added. */
 const char *oss_canonical_set_header_at(lua_State *L, oss_canonical *canonical, int headers_index,
-                                        oss_known_headers *known, int which, int spelling_index, int value_index,
-                                        int v4)
+                                        oss_known_headers *known, int which, int value_index, int v4)
 {
     long at = known->at[which];
     size_t length;
-    push_known_name(L, canonical, known, which, spelling_index);
+    push_known_name(L, canonical, known, which);
     const char *held = lua_tolstring(L, value_index, &length);
     lua_pushvalue(L, value_index);
     lua_rawset(L, headers_index); /* the map keeps `held` alive */
@@ -410,20 +402,17 @@ const char *oss_canonical_set_header_at(lua_State *L, oss_canonical *canonical, 
 }
 
 const char *oss_canonical_set_header(lua_State *L, oss_canonical *canonical, int headers_index,
-                                     oss_known_headers *known, int which, int spelling_index, const char *value,
-                                     size_t length, int v4)
+                                     oss_known_headers *known, int which, const char *value, size_t length, int v4)
 {
     lua_pushlstring(L, value, length);
-    const char *held = oss_canonical_set_header_at(L, canonical, headers_index, known, which, spelling_index,
-                                                   lua_gettop(L), v4);
+    const char *held = oss_canonical_set_header_at(L, canonical, headers_index, known, which, lua_gettop(L), v4);
     lua_pop(L, 1); /* the map holds the value now */
     return held;
 }
 
-void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known,
-                                           int spelling_index)
+void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known)
 {
-    push_known_name(L, canonical, known, OSS_KNOWN_AUTHORIZATION, spelling_index);
+    push_known_name(L, canonical, known, OSS_KNOWN_AUTHORIZATION);
 }
 
 void oss_canonical_resort_headers(oss_canonical *canonical)
@@ -471,6 +460,7 @@ void oss_canonical_append_additional_list(oss_canonical *canonical, oss_buffer *
         first = 0;
     }
 }
+
 /* ---- the buffers ---- */
 
 void oss_canonical_init(oss_canonical *canonical)

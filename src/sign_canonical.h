@@ -70,23 +70,17 @@ int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int in
 oss_header_entry *oss_canonical_header_at(oss_canonical *canonical, size_t index);
 /* Marks the additional headers (V4) that are present with a value and not signed anyway. Returns their count. */
 size_t oss_canonical_mark_additional(lua_State *L, oss_canonical *canonical, int additional);
-/* The spelling a known header gets when the signer adds it. */
-const char *oss_canonical_known_spelling(int which);
 /* Sets a known header in the map at `headers_index` and in the entries, leaving them unsorted when one is added
- * (signed as `v4` says): the value is the string at `value_index` (absolute or pseudo), and the name the map's own
- * spelling, else the string at `spelling_index`, which holds oss_canonical_known_spelling(which). Strings already
- * made are stored as they are, with no hashing them again. Returns the value. */
+ * (signed as `v4` says): the value is the string at `value_index`, and the name the map's own spelling, else the
+ * signer's. Returns the value, which the map keeps alive. */
 const char *oss_canonical_set_header_at(lua_State *L, oss_canonical *canonical, int headers_index,
-                                        oss_known_headers *known, int which, int spelling_index, int value_index,
-                                        int v4);
+                                        oss_known_headers *known, int which, int value_index, int v4);
 /* The same with the value given as text. */
 const char *oss_canonical_set_header(lua_State *L, oss_canonical *canonical, int headers_index,
-                                     oss_known_headers *known, int which, int spelling_index, const char *value,
-                                     size_t length, int v4);
-/* Pushes the map's own spelling of Authorization if it has one, else the string at `spelling_index`. Called before
- * the entries are sorted again. */
-void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known,
-                                           int spelling_index);
+                                     oss_known_headers *known, int which, const char *value, size_t length, int v4);
+/* Pushes the map's own spelling of Authorization if it has one, else the signer's. Called before the entries are
+ * sorted again. */
+void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known);
 /* Sorts the entries again after set_header added some. */
 void oss_canonical_resort_headers(oss_canonical *canonical);
 /* name:value\n for each signed header, in sorted order. */
