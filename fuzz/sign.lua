@@ -1,5 +1,6 @@
 -- Fuzzes the signer's canonicalisation: percent-encoding round-trips, every signature the signer produces
--- matches one recomputed from the crypto primitives, whatever the method, names, values and query.
+-- matches one recomputed from the crypto primitives, and every refusal names what it refused, whatever the method,
+-- names, values and query.
 -- The input is split at byte 0x1F: flags, method, bucket, key, region, then name/value pairs; the flags choose the
 -- time, the credentials, whether the input is also the body, and add_date.
 
@@ -77,10 +78,15 @@ end
 
 local shared_signer = core.signer()
 
+-- Misuse raises; a refusal is nil, reason, path: the fuzzer never makes memory or OpenSSL fail, so a path is due.
+local function refused(version, reason, path)
+  assert(type(reason) == "string" and type(path) == "string", version .. ": a refusal without a reason and a path")
+end
+
 local function check_v4(request, credentials)
   local results = { pcall(shared_signer.sign_v4, shared_signer, copy_request(request), credentials) }
   if not results[1] then return end
-  if results[2] == nil then return end -- misuse raises; refusals return nil, message
+  if results[2] == nil then return refused("sign_v4", results[3], results[4]) end
   local authorization, canonical, string_to_sign, query = results[2], results[3], results[4], results[5]
   assert(query == canonical:match("^[^\n]*\n[^\n]*\n([^\n]*)\n"), "the returned query is not the one signed")
   local date = string_to_sign:match("^OSS4%-HMAC%-SHA256\n(%d%d%d%d%d%d%d%d)T%d%d%d%d%d%dZ\n")
@@ -96,7 +102,7 @@ end
 local function check_v1(request, credentials)
   local results = { pcall(shared_signer.sign_v1, shared_signer, copy_request(request), credentials) }
   if not results[1] then return end
-  if results[2] == nil then return end
+  if results[2] == nil then return refused("sign_v1", results[3], results[4]) end
   local authorization, string_to_sign = results[2], results[3]
   local expected = "OSS " .. credentials.access_key_id .. ":" ..
     core.base64_encode(core.hmac_sha1(credentials.access_key_secret, string_to_sign))

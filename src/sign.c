@@ -23,6 +23,9 @@ typedef struct {
     oss_canonical canonical; /* the current call's query and headers */
     oss_buffer out;          /* canonical request, string to sign and Authorization, back to back */
     oss_sign_crypto crypto;  /* contexts and the cached V4 key, set up on first use */
+    /* Set by simulate_failure: every signing call then fails as if this had happened, so that what a caller does
+     * with an internal failure can be tested. */
+    oss_sign_status simulated_failure;
     int closed;
     /* Set for the whole of a signing call. Reading the request runs Lua (metamethods, and finalizers whenever Lua
      * allocates), which could sign or close with this signer while its scratch holds the outer call's pointers. */
@@ -40,7 +43,7 @@ static void reset_scratch(oss_signer *signer)
     oss_buffer_reset(&signer->out);
 }
 
-/* A failure that is no fault of the request: nil and a message. */
+/* A failure that is no fault of the request: nil and a message, with no path (a refusal always has one). */
 static int internal_failure(lua_State *L, const char *version, oss_sign_status status)
 {
     lua_pushnil(L);
@@ -91,7 +94,7 @@ static int field_table(lua_State *L, int request, const char *field, int require
     return lua_gettop(L);
 }
 
-/* Reads the credentials, then checks what is sent as-is: a control character pushes a message and returns 0. */
+/* Reads the credentials, then refuses control characters in what is sent as it is. */
 static int read_credentials(lua_State *L, signing_input *in, int credentials)
 {
     in->access_key_id = field_string(L, credentials, "credentials", "access_key_id", 1, &in->access_key_id_length);
@@ -114,15 +117,13 @@ static int read_credentials(lua_State *L, signing_input *in, int credentials)
         {in->token, in->token_length, "credentials.security_token"},
     };
     for (size_t i = 0; i < sizeof sent / sizeof sent[0]; i++) {
-        if (sent[i].text != NULL && oss_has_control_character(sent[i].text, sent[i].length)) {
-            lua_pushfstring(L, "%s: contains a control character", sent[i].where);
-            return 0;
-        }
+        if (sent[i].text != NULL && oss_has_control_character(sent[i].text, sent[i].length))
+            return oss_sign_refuse(L, "contains a control character", sent[i].where);
     }
-    return 1;
+    return 0;
 }
 
-/* Reads request (index 2) and credentials (index 3). Returns as read_credentials does. */
+/* Reads request (index 2) and credentials (index 3). Returns 0, or a refusal's result count. */
 static int read_fields(lua_State *L, signing_input *in)
 {
     luaL_checkstack(L, 24, "signing a request");
@@ -159,18 +160,20 @@ static void set_header(lua_State *L, oss_signer *signer, signing_input *in, int 
 /* Reads and checks everything before the map is touched, then adds what both versions may be asked for and
  * neither signs differently when the caller sets it: Content-MD5 of request.body and Date (always for V1, with
  * request.add_date for V4), each only when the map lacks it. Returns 0, or the count of the failure's results it
- * pushed (nil, message); the map is unchanged then. Misuse raises. */
+ * pushed; the map is unchanged then. Misuse raises. */
 static int prepare(lua_State *L, oss_signer *signer, signing_input *in)
 {
     reset_scratch(signer);
-    if (!read_fields(L, in) ||
-        !oss_canonical_collect_query(L, &signer->canonical, in->query,
-                                     in->v4 ? OSS_QUERY_ENCODED : OSS_QUERY_SUB_RESOURCES, 1) ||
-        !oss_canonical_collect_headers(L, &signer->canonical, in->headers, &in->known, in->v4)) {
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        return 2;
-    }
+    int refused = read_fields(L, in);
+    if (!refused)
+        refused = oss_canonical_collect_query(L, &signer->canonical, in->query,
+                                              in->v4 ? OSS_QUERY_ENCODED : OSS_QUERY_SUB_RESOURCES, 1);
+    if (!refused)
+        refused = oss_canonical_collect_headers(L, &signer->canonical, in->headers, &in->known, in->v4);
+    if (refused)
+        return refused;
+    if (signer->simulated_failure != OSS_SIGN_OK)
+        return internal_failure(L, in->version, signer->simulated_failure);
     if (scratch_failed(signer))
         return internal_failure(L, in->version, OSS_SIGN_OUT_OF_MEMORY);
     if (!oss_sign_crypto_acquire(&signer->crypto))
@@ -251,7 +254,7 @@ static void append_v4_canonical_request(oss_signer *signer, const signing_input 
 }
 
 /* signer:sign_v4(request, credentials), under guarded_sign -> authorization, canonical_request, string_to_sign,
- * canonical_query (request.brief: authorization, canonical_query) | nil, message */
+ * canonical_query (request.brief: authorization, canonical_query) | nil, reason, path | nil, message */
 static int sign_v4(lua_State *L)
 {
     oss_signer *signer = lua_touserdata(L, 1);
@@ -341,7 +344,7 @@ static void append_known_value(oss_buffer *out, oss_signer *signer, const oss_kn
 }
 
 /* signer:sign_v1(request, credentials), under guarded_sign -> authorization, string_to_sign (request.brief:
- * authorization) | nil, message */
+ * authorization) | nil, reason, path | nil, message */
 static int sign_v1(lua_State *L)
 {
     oss_signer *signer = lua_touserdata(L, 1);
@@ -437,6 +440,17 @@ static int signer_sign_v4(lua_State *L)
 static int signer_sign_v1(lua_State *L)
 {
     return guarded_sign(L, sign_v1);
+}
+
+/* signer:simulate_failure("out of memory" | "OpenSSL failed" | nil): internal, for specs. From now on every
+ * signing call that gets past the refusals fails as if that had happened; nil ends it. */
+static int signer_simulate_failure(lua_State *L)
+{
+    static const char *const failures[] = {"none", "out of memory", "OpenSSL failed", NULL};
+    static const oss_sign_status statuses[] = {OSS_SIGN_OK, OSS_SIGN_OUT_OF_MEMORY, OSS_SIGN_OPENSSL_FAILED};
+    oss_signer *signer = check_open_signer(L);
+    signer->simulated_failure = statuses[luaL_checkoption(L, 2, "none", failures)];
+    return 0;
 }
 
 /* close, __close and __gc: idempotent; the cached key is wiped before the memory goes back. */
@@ -546,6 +560,7 @@ void oss_open_sign(lua_State *L)
     static const luaL_Reg methods[] = {
         {"sign_v4", signer_sign_v4},
         {"sign_v1", signer_sign_v1},
+        {"simulate_failure", signer_simulate_failure},
         {"close", signer_close},
         {NULL, NULL},
     };

@@ -55,16 +55,23 @@ int oss_canonical_failed(const oss_canonical *canonical);
 /* CR, LF and NUL would end a header line early or cut a C string: such text is never signed or sent. */
 int oss_has_control_character(const char *text, size_t length);
 
-/* Copies the query map at `index` (nil: none) sorted by (encoded) key. Misuse raises; with `refuse_controls`, a CR,
- * LF or NUL pushes a message and returns 0. */
+/* Input the signer refuses to sign (it could inject a header line): pushes nil, reason and the path made of
+ * `path_format` as lua_pushfstring does, and returns 3, the number of results. */
+int oss_sign_refuse(lua_State *L, const char *reason, const char *path_format, ...);
+
+/* The collecting functions return 0, or a refusal's result count with its results pushed. Misuse (a non-string
+ * name or value, two spellings of one header) raises. */
+
+/* Copies the query map at `index` (nil: none) sorted by (encoded) key; with `refuse_controls`, refuses a CR, LF or
+ * NUL. */
 int oss_canonical_collect_query(lua_State *L, oss_canonical *canonical, int index, oss_query_form form,
                                 int refuse_controls);
 size_t oss_canonical_query_count(const oss_canonical *canonical);
 /* k=v&k&...: a parameter with an empty value has no "=". */
 void oss_canonical_append_query(oss_canonical *canonical, oss_buffer *out);
 
-/* Collects the header map at `index`, sorted by lower-cased name, and finds the known ones. Misuse (a non-string
- * name or value, two spellings of one name) raises; a CR, LF or NUL pushes a message and returns 0. */
+/* Collects the header map at `index`, sorted by lower-cased name, and finds the known ones; refuses a CR, LF or
+ * NUL. */
 int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int index, oss_known_headers *known,
                                   int v4);
 oss_header_entry *oss_canonical_header_at(oss_canonical *canonical, size_t index);

@@ -257,21 +257,22 @@ local function url_for(self, bucket, query)
   return urls.url
 end
 
--- The signer refuses CR, LF and NUL in whatever reaches a header or the string to sign, as "<path>: <reason>".
-local function signing_error(message)
-  local path, reason = tostring(message):match("^([%w%._%-]+): (.+)$")
-  return errors.validation(reason or message, path)
+-- The signer refuses input that could inject a header line as nil, reason, path, and reports a failure of its own
+-- (memory, OpenSSL) as nil, message, with no path: only the first is the caller's to fix.
+local function signing_error(reason, path)
+  if path then return errors.validation(reason, path) end
+  return errors.internal(reason)
 end
 
 -- Signs `request` with the client's version -> the encoded query the URL carries | nil, err
 local function sign(self, request, secrets)
   if self.signature_version == "v4" then
-    local authorization, query_or_message = self._signer:sign_v4(request, secrets)
-    if not authorization then return nil, signing_error(query_or_message) end
-    return query_or_message
+    local authorization, query_or_reason, path = self._signer:sign_v4(request, secrets)
+    if not authorization then return nil, signing_error(query_or_reason, path) end
+    return query_or_reason
   end
-  local authorization, message = self._signer:sign_v1(request, secrets)
-  if not authorization then return nil, signing_error(message) end
+  local authorization, reason, path = self._signer:sign_v1(request, secrets)
+  if not authorization then return nil, signing_error(reason, path) end
   -- V1 signs only sub-resources, so the URL's query is encoded here.
   return core.canonical_query(request.query)
 end
