@@ -32,23 +32,27 @@ int oss_sign_crypto_acquire(oss_sign_crypto *crypto)
         crypto->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (crypto->md5 == NULL)
         crypto->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
-    if (crypto->hmac_sha256 == NULL)
-        crypto->hmac_sha256 = new_hmac_context("SHA256");
-    if (crypto->hmac_sha1 == NULL)
-        crypto->hmac_sha1 = new_hmac_context("SHA1");
-    return crypto->sha256 != NULL && crypto->md5 != NULL && crypto->hmac_sha256 != NULL && crypto->hmac_sha1 != NULL;
+    if (crypto->v4_deriving == NULL)
+        crypto->v4_deriving = new_hmac_context("SHA256");
+    if (crypto->v4_signing == NULL)
+        crypto->v4_signing = new_hmac_context("SHA256");
+    if (crypto->v1_signing == NULL)
+        crypto->v1_signing = new_hmac_context("SHA1");
+    return crypto->sha256 != NULL && crypto->md5 != NULL && crypto->v4_deriving != NULL &&
+           crypto->v4_signing != NULL && crypto->v1_signing != NULL;
 }
 
+/* Freeing a MAC context wipes the key it holds. */
 void oss_sign_crypto_release(oss_sign_crypto *crypto)
 {
-    OPENSSL_cleanse(crypto->key, sizeof crypto->key);
     OPENSSL_cleanse(crypto->secret_digest, sizeof crypto->secret_digest);
     crypto->key_valid = 0;
-    EVP_MAC_CTX_free(crypto->hmac_sha256);
-    EVP_MAC_CTX_free(crypto->hmac_sha1);
+    EVP_MAC_CTX_free(crypto->v4_deriving);
+    EVP_MAC_CTX_free(crypto->v4_signing);
+    EVP_MAC_CTX_free(crypto->v1_signing);
     EVP_MD_free(crypto->sha256);
     EVP_MD_free(crypto->md5);
-    crypto->hmac_sha256 = crypto->hmac_sha1 = NULL;
+    crypto->v4_deriving = crypto->v4_signing = crypto->v1_signing = NULL;
     crypto->sha256 = crypto->md5 = NULL;
 }
 
@@ -100,7 +104,7 @@ static oss_sign_status derive_key(EVP_MAC_CTX *context, const char *secret, size
     return ok ? OSS_SIGN_OK : OSS_SIGN_OPENSSL_FAILED;
 }
 
-/* Leaves crypto->key derived for (secret, date, region), deriving it only when one of them changed. */
+/* Leaves v4_signing keyed for (secret, date, region), deriving the key only when one of them changed. */
 static oss_sign_status ensure_key(oss_sign_crypto *crypto, const char *secret, size_t secret_length,
                                   const char *region, size_t region_length, const char *date)
 {
@@ -115,8 +119,11 @@ static oss_sign_status ensure_key(oss_sign_crypto *crypto, const char *secret, s
         return OSS_SIGN_OK;
     }
     crypto->key_valid = 0;
-    oss_sign_status status =
-        derive_key(crypto->hmac_sha256, secret, secret_length, region, region_length, date, crypto->key);
+    unsigned char key[OSS_SHA256_SIZE];
+    oss_sign_status status = derive_key(crypto->v4_deriving, secret, secret_length, region, region_length, date, key);
+    if (status == OSS_SIGN_OK && !EVP_MAC_init(crypto->v4_signing, key, sizeof key, NULL))
+        status = OSS_SIGN_OPENSSL_FAILED;
+    OPENSSL_cleanse(key, sizeof key);
     if (status == OSS_SIGN_OK && region_length <= sizeof crypto->region) {
         memcpy(crypto->secret_digest, secret_digest, sizeof secret_digest);
         memcpy(crypto->date, date, sizeof crypto->date);
@@ -135,14 +142,14 @@ oss_sign_status oss_sign_crypto_v4_mac(oss_sign_crypto *crypto, const char *secr
     oss_sign_status status = ensure_key(crypto, secret, secret_length, region, region_length, date);
     if (status != OSS_SIGN_OK)
         return status;
-    return hmac(crypto->hmac_sha256, crypto->key, sizeof crypto->key, data, length, out, OSS_SHA256_SIZE)
-               ? OSS_SIGN_OK
-               : OSS_SIGN_OPENSSL_FAILED;
+    /* A NULL key starts over with the key the context already holds. */
+    return hmac(crypto->v4_signing, NULL, 0, data, length, out, OSS_SHA256_SIZE) ? OSS_SIGN_OK
+                                                                                : OSS_SIGN_OPENSSL_FAILED;
 }
 
 oss_sign_status oss_sign_crypto_v1_mac(oss_sign_crypto *crypto, const char *secret, size_t secret_length,
                                        const void *data, size_t length, unsigned char out[OSS_SHA1_SIZE])
 {
-    return hmac(crypto->hmac_sha1, secret, secret_length, data, length, out, OSS_SHA1_SIZE) ? OSS_SIGN_OK
+    return hmac(crypto->v1_signing, secret, secret_length, data, length, out, OSS_SHA1_SIZE) ? OSS_SIGN_OK
                                                                                               : OSS_SIGN_OPENSSL_FAILED;
 }

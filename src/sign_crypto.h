@@ -19,9 +19,10 @@ typedef enum { OSS_SIGN_OK, OSS_SIGN_OUT_OF_MEMORY, OSS_SIGN_OPENSSL_FAILED } os
 #define OSS_CACHED_REGION_MAX 64
 
 typedef struct {
-    /* The V4 key depends only on the secret, the day and the region, and deriving it takes four HMACs: it is kept
-     * with what it was derived from. The secret itself is not kept, only its SHA-256. */
-    unsigned char key[OSS_SHA256_SIZE];
+    /* The V4 key depends only on the secret, the day and the region, and deriving it takes four HMACs: it is kept,
+     * as a context keyed with it, with what it was derived from. The secret itself is not kept, only its
+     * SHA-256. */
+    EVP_MAC_CTX *v4_signing;
     unsigned char secret_digest[OSS_SHA256_SIZE];
     char date[8];
     char region[OSS_CACHED_REGION_MAX];
@@ -30,8 +31,8 @@ typedef struct {
     /* Fetched once, on first use: the one-shot calls look each algorithm up by name on every call. */
     EVP_MD *sha256;
     EVP_MD *md5;
-    EVP_MAC_CTX *hmac_sha256;
-    EVP_MAC_CTX *hmac_sha1;
+    EVP_MAC_CTX *v4_deriving; /* HMAC-SHA256 for the key's derivation */
+    EVP_MAC_CTX *v1_signing;  /* HMAC-SHA1 */
 } oss_sign_crypto;
 
 /* Fetches the algorithms and builds the contexts unless that is done. Returns 0 if OpenSSL could not. Expects
