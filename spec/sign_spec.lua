@@ -76,6 +76,9 @@ end
 
 local AK = { access_key_id = "ak", access_key_secret = "sk" }
 
+-- Every result, trailing nils included (table.pack is not in Lua 5.1).
+local function pack(...) return { n = select("#", ...), ... } end
+
 describe("signer: published V1 vectors", function()
   for i, vector in ipairs(vectors.v1_string_to_sign) do
     it("vector " .. i .. " via the HMAC-SHA1 primitive", function()
@@ -210,7 +213,7 @@ describe("signer: V4 signing key cache", function()
   end)
 end)
 
-describe("signer: the secret string it holds for the key cache", function()
+describe("signer: the key cache follows the secret's text", function()
   -- Built at run time, so that each call makes a new string object with the given text.
   local function fresh(text) return (text .. "|"):sub(1, -2) end
 
@@ -328,61 +331,6 @@ describe("signer: what a client leaves to it", function()
         if version == "sign_v4" then assert.equal(core.iso8601_time(time), request.headers["x-oss-date"]) end
       end
     end
-  end)
-end)
-
-describe("signer: the positional forms a client signs with", function()
-  local body = "<InventoryConfiguration><Id>report1</Id></InventoryConfiguration>"
-  local with_token = { access_key_id = "ak", access_key_secret = "sk", security_token = "tok" }
-
-  -- The table form's request for the same arguments, with what the positional forms imply.
-  local function as_table(method, bucket, region, time, query, headers, request_body)
-    return { method = method, bucket = bucket, region = region, time = time, query = query, headers = headers,
-      body = request_body, add_date = true, brief = true }
-  end
-
-  for _, version in ipairs({ "v4", "v1" }) do
-    for _, case in ipairs({
-      { "a body and a query", "PUT", "examplebucket", { inventory = "", inventoryId = "a b/c" }, body, AK },
-      { "no body, no bucket, a token", "GET", nil, nil, nil, with_token },
-      { "a bucket and no query", "DELETE", "examplebucket", nil, nil, with_token },
-    }) do
-      it(version .. " signs and fills the headers as the table form does: " .. case[1], function()
-        local method, bucket, query, request_body, credentials = case[2], case[3], case[4], case[5], case[6]
-        local by_table = { ["Content-Type"] = "application/xml" }
-        local by_arguments = { ["Content-Type"] = "application/xml" }
-        local expected = { core.signer()["sign_" .. version](core.signer(),
-          as_table(method, bucket, "cn-hangzhou", 1702743657, query, by_table, request_body), credentials) }
-        local signer = core.signer()
-        local got = { signer["sign_" .. version .. "_request"](signer, method, bucket, "cn-hangzhou", 1702743657,
-          query, by_arguments, request_body, credentials) }
-        assert.same(expected, got)
-        assert.same(by_table, by_arguments)
-        assert.is_string(by_arguments.Date)
-      end)
-    end
-  end
-
-  it("refuses and raises with the table form's paths", function()
-    local signer = core.signer()
-    local ok, message = signer:sign_v4_request("GET", "bucket\n", "cn-hangzhou", 1702743657, nil, {}, nil, AK)
-    assert.is_nil(ok)
-    assert.equal("request.bucket: contains a control character", message)
-    assert.has_error(function()
-      signer:sign_v4_request("GET", "bucket", nil, 1702743657, nil, {}, nil, AK)
-    end, "request.region: expected a string, got nil")
-    assert.has_error(function()
-      signer:sign_v1_request("GET", "bucket", nil, 1702743657, nil, nil, nil, AK)
-    end, "request.headers: expected a table, got nil")
-    assert.has_error(function()
-      signer:sign_v1_request("GET", "", nil, 1702743657, nil, {}, nil, AK)
-    end, "request.bucket: must not be empty")
-    assert.has_error(function()
-      signer:sign_v4_request("GET", "bucket", "cn-hangzhou", 1.5, nil, {}, nil, AK)
-    end)
-    assert.has_error(function()
-      signer:sign_v4_request("GET", "bucket", "cn-hangzhou", 1702743657, nil, {}, nil)
-    end)
   end)
 end)
 
@@ -539,44 +487,43 @@ describe("signer: refusals", function()
   local function control_cases()
     return {
       { "header value CR LF", function(r) r.headers["X-Oss-Meta-A"] = "x\r\nInjected: 1" end,
-        "headers.X-Oss-Meta-A: contains a control character" },
+        "headers.X-Oss-Meta-A", "contains a control character" },
       { "header value LF", function(r) r.headers["Content-Type"] = "a\nb" end,
-        "headers.Content-Type: contains a control character" },
+        "headers.Content-Type", "contains a control character" },
       { "header value NUL", function(r) r.headers["Content-Type"] = "a\0b" end,
-        "headers.Content-Type: contains a control character" },
+        "headers.Content-Type", "contains a control character" },
       { "header name", function(r) r.headers["X-A\r\nB"] = "v" end,
-        "headers: a name contains a control character" },
+        "headers", "a name contains a control character" },
       { "query value", function(r) r.query.inventoryId = "id\r\n" end,
-        "query.inventoryId: contains a control character" },
+        "query.inventoryId", "contains a control character" },
       { "query name", function(r) r.query["a\nb"] = "" end,
-        "query: a parameter name contains a control character" },
-      { "key", function(r) r.key = "a\nb" end, "request.key: contains a control character" },
-      { "bucket", function(r) r.bucket = "a\rb" end, "request.bucket: contains a control character" },
-      { "method", function(r) r.method = "GET\r\n" end, "request.method: contains a control character" },
+        "query", "a parameter name contains a control character" },
+      { "key", function(r) r.key = "a\nb" end, "request.key", "contains a control character" },
+      { "bucket", function(r) r.bucket = "a\rb" end, "request.bucket", "contains a control character" },
+      { "method", function(r) r.method = "GET\r\n" end, "request.method", "contains a control character" },
     }
   end
 
   for _, version in ipairs({ "sign_v4", "sign_v1" }) do
     for _, case in ipairs(control_cases()) do
-      it(version .. " returns nil, message for a control character in the " .. case[1], function()
+      it(version .. " returns nil, reason, path for a control character in the " .. case[1], function()
         local request = base_request()
         case[2](request)
         local before = fixtures.copy(request.headers)
         local signer = core.signer()
-        local authorization, message = signer[version](signer, request, AK)
-        assert.is_nil(authorization)
-        assert.equal(case[3], message)
+        local results = pack(signer[version](signer, request, AK))
+        assert.same({ n = 3, nil, case[4], case[3] }, results)
         assert.same(before, request.headers)
       end)
     end
 
     it(version .. " refuses a token or access key id with a line break", function()
       local request, signer = base_request(), core.signer()
-      local _, message = signer[version](signer, request,
+      local _, reason, path = signer[version](signer, request,
         { access_key_id = "ak", access_key_secret = "sk", security_token = "t\r\nX: y" })
-      assert.equal("credentials.security_token: contains a control character", message)
-      _, message = signer[version](signer, request, { access_key_id = "a\nk", access_key_secret = "sk" })
-      assert.equal("credentials.access_key_id: contains a control character", message)
+      assert.same({ "contains a control character", "credentials.security_token" }, { reason, path })
+      _, reason, path = signer[version](signer, request, { access_key_id = "a\nk", access_key_secret = "sk" })
+      assert.same({ "contains a control character", "credentials.access_key_id" }, { reason, path })
       assert.is_nil(request.headers.Authorization)
     end)
   end
@@ -584,10 +531,88 @@ describe("signer: refusals", function()
   it("refuses a control character in the region", function()
     local request = base_request()
     request.region = "cn\nhangzhou"
-    local authorization, message = core.signer():sign_v4(request, AK)
+    local authorization, reason, path = core.signer():sign_v4(request, AK)
     assert.is_nil(authorization)
-    assert.equal("request.region: contains a control character", message)
+    assert.same({ "contains a control character", "request.region" }, { reason, path })
   end)
+end)
+
+describe("signer: failures of its own", function()
+  for _, version in ipairs({ "sign_v4", "sign_v1" }) do
+    for _, failure in ipairs({ "out of memory", "OpenSSL failed" }) do
+      it(version .. " returns nil, message and no path when " .. failure, function()
+        local signer = core.signer()
+        signer:simulate_failure(failure)
+        local request = base_request()
+        local before = fixtures.copy(request.headers)
+        local results = pack(signer[version](signer, request, AK))
+        assert.same({ n = 2, nil, version .. ": " .. failure }, results)
+        assert.same(before, request.headers)
+        signer:simulate_failure(nil)
+        assert.is_string((signer[version](signer, base_request(), AK)))
+      end)
+    end
+
+    it(version .. " still refuses bad input first", function()
+      local signer = core.signer()
+      signer:simulate_failure("OpenSSL failed")
+      local request = base_request()
+      request.headers["X-A"] = "a\nb"
+      local _, reason, path = signer[version](signer, request, AK)
+      assert.same({ "contains a control character", "headers.X-A" }, { reason, path })
+    end)
+  end
+
+  it("simulate_failure names what it simulates", function()
+    local signer = core.signer()
+    assert.has_error(function() signer:simulate_failure("disk full") end)
+    signer:close()
+    assert.has_error(function() signer:simulate_failure(nil) end, "oss.signer: used after close")
+  end)
+end)
+
+describe("signer: how a client reports what the signer refused or could not do", function()
+  local oss = require "oss"
+
+  -- oss.new takes its signer from core.signer; `failure` makes that one fail as memory or OpenSSL would.
+  local function new_client(version, failure)
+    local make_signer = core.signer
+    core.signer = function()
+      local signer = make_signer()
+      if failure then signer:simulate_failure(failure) end
+      return signer
+    end
+    local ok, client = pcall(oss.new, {
+      region = "cn-hangzhou", signature_version = version, access_key_id = "ak", access_key_secret = "sk",
+      clock = function() return 1702743657 end,
+      transport = function() error("nothing may be sent") end,
+    })
+    core.signer = make_signer
+    return assert(ok and client, client)
+  end
+
+  for _, version in ipairs({ "v4", "v1" }) do
+    it(version .. ": a refused query value is a validation error naming it", function()
+      local request, err = new_client(version):prepare("GET", "examplebucket", { inventoryId = "a\r\nb" })
+      assert.is_nil(request)
+      assert.equal("validation", err.kind)
+      assert.equal("query.inventoryId", err.path)
+      assert.equal("contains a control character", err.reason)
+    end)
+
+    for _, failure in ipairs({ "out of memory", "OpenSSL failed" }) do
+      it(version .. ": " .. failure .. " is an internal error, not retried and not the caller's to fix", function()
+        local client = new_client(version, failure)
+        local value, err = client:call("GET", "examplebucket", { inventory = "", inventoryId = "report1" })
+        assert.is_nil(value)
+        assert.equal("internal", err.kind)
+        assert.equal(("sign_%s: %s"):format(version, failure), err.message)
+        assert.equal("internal error: sign_" .. version .. ": " .. failure, tostring(err))
+        assert.is_nil(err.path)
+        assert.is_false(require("oss.retry").retryable(err))
+      end)
+    end
+  end
 end)
 
 describe("signer: misuse raises", function()

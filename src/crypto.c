@@ -1,4 +1,4 @@
-/* Digests, MACs and encodings the signer, the writer and the emulator need, all through OpenSSL. */
+/* Digests, MACs and encodings for Lua, all through OpenSSL, and the base64 encoder the signer uses. */
 #include "crypto.h"
 
 #include <limits.h>
@@ -8,22 +8,6 @@
 
 #include "compat.h"
 
-static int digest(const EVP_MD *md, const void *data, size_t length, unsigned char *out)
-{
-    unsigned int out_length = 0;
-    return EVP_Digest(data, length, out, &out_length, md, NULL) == 1;
-}
-
-int oss_md5(const void *data, size_t length, unsigned char out[OSS_MD5_SIZE])
-{
-    return digest(EVP_md5(), data, length, out);
-}
-
-int oss_sha256(const void *data, size_t length, unsigned char out[OSS_SHA256_SIZE])
-{
-    return digest(EVP_sha256(), data, length, out);
-}
-
 static int hmac(const EVP_MD *md, const void *key, size_t key_length, const void *data, size_t length,
                 unsigned char *out)
 {
@@ -31,18 +15,6 @@ static int hmac(const EVP_MD *md, const void *key, size_t key_length, const void
     if (key_length > (size_t)INT_MAX)
         return 0;
     return HMAC(md, key, (int)key_length, data, length, out, &out_length) != NULL;
-}
-
-int oss_hmac_sha1(const void *key, size_t key_length, const void *data, size_t length,
-                  unsigned char out[OSS_SHA1_SIZE])
-{
-    return hmac(EVP_sha1(), key, key_length, data, length, out);
-}
-
-int oss_hmac_sha256(const void *key, size_t key_length, const void *data, size_t length,
-                    unsigned char out[OSS_SHA256_SIZE])
-{
-    return hmac(EVP_sha256(), key, key_length, data, length, out);
 }
 
 size_t oss_base64_encode(const unsigned char *data, size_t length, char *out)

@@ -1,4 +1,4 @@
-/* Digests, MACs and encodings the signer, the writer and the emulator need, all through OpenSSL. */
+/* Digests, MACs and encodings for Lua, all through OpenSSL, and the base64 encoder the signer uses. */
 #ifndef OSS_CRYPTO_H
 #define OSS_CRYPTO_H
 
@@ -9,14 +9,6 @@
 #define OSS_MD5_SIZE 16
 #define OSS_SHA1_SIZE 20
 #define OSS_SHA256_SIZE 32
-
-/* Each returns 1 on success, 0 if OpenSSL failed. */
-int oss_md5(const void *data, size_t length, unsigned char out[OSS_MD5_SIZE]);
-int oss_sha256(const void *data, size_t length, unsigned char out[OSS_SHA256_SIZE]);
-int oss_hmac_sha1(const void *key, size_t key_length, const void *data, size_t length,
-                  unsigned char out[OSS_SHA1_SIZE]);
-int oss_hmac_sha256(const void *key, size_t key_length, const void *data, size_t length,
-                    unsigned char out[OSS_SHA256_SIZE]);
 
 /* Writes base64 of `length` bytes plus a NUL to `out`, which must hold OSS_BASE64_SIZE(length) bytes. */
 #define OSS_BASE64_SIZE(length) (4 * (((length) + 2) / 3) + 1)

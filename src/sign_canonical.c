@@ -1,6 +1,7 @@
 /* A request's query and headers in the canonical forms V4 and V1 sign: which count, their spelling and order. */
 #include "sign_canonical.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,17 @@ int oss_has_control_character(const char *text, size_t length)
             return 1;
     }
     return 0;
+}
+
+int oss_sign_refuse(lua_State *L, const char *reason, const char *path_format, ...)
+{
+    va_list arguments;
+    lua_pushnil(L);
+    lua_pushstring(L, reason);
+    va_start(arguments, path_format);
+    lua_pushvfstring(L, path_format, arguments);
+    va_end(arguments);
+    return 3;
 }
 
 static int is_blank(char c)
@@ -221,31 +233,26 @@ static size_t append_query_text(oss_canonical *canonical, oss_query_form form, c
     return start;
 }
 
-/* Copies the query map at `index` into canonical->params and canonical->text, sorted by (encoded) key. Misuse raises;
- * with `refuse_controls`, a CR, LF or NUL pushes a message and returns 0. */
+/* Copies the query map at `index` into canonical->params and canonical->text, sorted by (encoded) key. */
 int oss_canonical_collect_query(lua_State *L, oss_canonical *canonical, int index, oss_query_form form,
                                 int refuse_controls)
 {
     if (lua_isnil(L, index))
-        return 1;
+        return 0;
     lua_pushnil(L);
     while (lua_next(L, index)) {
         if (lua_type(L, -2) != LUA_TSTRING)
             luaL_error(L, "query: parameter names must be strings, got %s", luaL_typename(L, -2));
         size_t key_length, value_length;
         const char *key = lua_tolstring(L, -2, &key_length);
-        if (refuse_controls && oss_has_control_character(key, key_length)) {
-            lua_pushliteral(L, "query: a parameter name contains a control character");
-            return 0;
-        }
+        if (refuse_controls && oss_has_control_character(key, key_length))
+            return oss_sign_refuse(L, "a parameter name contains a control character", "query");
         int value_type = lua_type(L, -1);
         if (value_type != LUA_TSTRING && value_type != LUA_TNUMBER)
             luaL_error(L, "query.%s: expected a string, got %s", key, lua_typename(L, value_type));
         const char *value = lua_tolstring(L, -1, &value_length); /* converts a number in its stack slot only */
-        if (refuse_controls && oss_has_control_character(value, value_length)) {
-            lua_pushfstring(L, "query.%s: contains a control character", key);
-            return 0;
-        }
+        if (refuse_controls && oss_has_control_character(value, value_length))
+            return oss_sign_refuse(L, "contains a control character", "query.%s", key);
         if (form == OSS_QUERY_ENCODED || is_v1_sub_resource(key, key_length)) {
             query_entry entry;
             entry.key = append_query_text(canonical, form, key, key_length, &entry.key_length);
@@ -257,7 +264,7 @@ int oss_canonical_collect_query(lua_State *L, oss_canonical *canonical, int inde
     if (!canonical->params.failed)
         sort_entries(canonical->params.data, oss_canonical_query_count(canonical), sizeof(query_entry), query_order,
                      canonical);
-    return 1;
+    return 0;
 }
 
 /* k=v&k&...: a parameter with an empty value has no "=". */
@@ -287,8 +294,6 @@ static int default_role(const char *name, size_t length, int v4)
     return by_default ? SIGNED_BY_DEFAULT : UNSIGNED_HEADER;
 }
 
-/* Collects the header map at `index`, sorted by lower-cased name, and finds the known ones. Misuse (a non-string
- * name or value, two spellings of one name) raises; a CR, LF or NUL pushes a message and returns 0. */
 int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int index, oss_known_headers *known,
                                   int v4)
 {
@@ -298,18 +303,14 @@ int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int in
             luaL_error(L, "headers: names must be strings, got %s", luaL_typename(L, -2));
         oss_header_entry entry;
         entry.name = lua_tolstring(L, -2, &entry.name_length);
-        if (oss_has_control_character(entry.name, entry.name_length)) {
-            lua_pushliteral(L, "headers: a name contains a control character");
-            return 0;
-        }
+        if (oss_has_control_character(entry.name, entry.name_length))
+            return oss_sign_refuse(L, "a name contains a control character", "headers");
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "headers.%s: expected a string, got %s", entry.name, luaL_typename(L, -1));
         size_t raw_length;
         const char *raw = lua_tolstring(L, -1, &raw_length);
-        if (oss_has_control_character(raw, raw_length)) {
-            lua_pushfstring(L, "headers.%s: contains a control character", entry.name);
-            return 0;
-        }
+        if (oss_has_control_character(raw, raw_length))
+            return oss_sign_refuse(L, "contains a control character", "headers.%s", entry.name);
         entry.empty = raw_length == 0;
         entry.value_length = raw_length;
         entry.value = trim(raw, &entry.value_length);
@@ -318,7 +319,7 @@ int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int in
         lua_pop(L, 1);
     }
     if (canonical->headers.failed)
-        return 1; /* the caller reports the allocation failure */
+        return 0; /* the caller reports the allocation failure */
     size_t count = header_count(canonical);
     sort_entries(canonical->headers.data, count, sizeof(oss_header_entry), header_order, canonical);
     for (int k = 0; k < OSS_KNOWN_COUNT; k++)
@@ -335,7 +336,7 @@ int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int in
                 known->at[k] = (long)i;
         }
     }
-    return 1;
+    return 0;
 }
 
 /* Marks the additional headers (V4) that are present with a value and not signed anyway. Returns their count. */
@@ -365,32 +366,24 @@ size_t oss_canonical_mark_additional(lua_State *L, oss_canonical *canonical, int
     return found;
 }
 
-const char *oss_canonical_known_spelling(int which)
-{
-    return known_names[which].spelling;
-}
-
-/* Pushes the name a known header is stored under: the map's own spelling, else the one at `spelling_index`. */
-static void push_known_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known, int which,
-                            int spelling_index)
+/* Pushes the name a known header is stored under: the map's own spelling, else the one the signer gives it. */
+static void push_known_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known, int which)
 {
     long at = known->at[which];
     if (at >= 0) {
         const oss_header_entry *entry = oss_canonical_header_at(canonical, (size_t)at);
         lua_pushlstring(L, entry->name, entry->name_length);
     } else {
-        lua_pushvalue(L, spelling_index);
+        lua_pushstring(L, known_names[which].spelling);
     }
 }
 
-/* Sets a known header in the map and in canonical->headers, leaving the entries unsorted when one is added. */
 const char *oss_canonical_set_header_at(lua_State *L, oss_canonical *canonical, int headers_index,
-                                        oss_known_headers *known, int which, int spelling_index, int value_index,
-                                        int v4)
+                                        oss_known_headers *known, int which, int value_index, int v4)
 {
     long at = known->at[which];
     size_t length;
-    push_known_name(L, canonical, known, which, spelling_index);
+    push_known_name(L, canonical, known, which);
     const char *held = lua_tolstring(L, value_index, &length);
     lua_pushvalue(L, value_index);
     lua_rawset(L, headers_index); /* the map keeps `held` alive */
@@ -410,20 +403,17 @@ const char *oss_canonical_set_header_at(lua_State *L, oss_canonical *canonical, 
 }
 
 const char *oss_canonical_set_header(lua_State *L, oss_canonical *canonical, int headers_index,
-                                     oss_known_headers *known, int which, int spelling_index, const char *value,
-                                     size_t length, int v4)
+                                     oss_known_headers *known, int which, const char *value, size_t length, int v4)
 {
     lua_pushlstring(L, value, length);
-    const char *held = oss_canonical_set_header_at(L, canonical, headers_index, known, which, spelling_index,
-                                                   lua_gettop(L), v4);
+    const char *held = oss_canonical_set_header_at(L, canonical, headers_index, known, which, lua_gettop(L), v4);
     lua_pop(L, 1); /* the map holds the value now */
     return held;
 }
 
-void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known,
-                                           int spelling_index)
+void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known)
 {
-    push_known_name(L, canonical, known, OSS_KNOWN_AUTHORIZATION, spelling_index);
+    push_known_name(L, canonical, known, OSS_KNOWN_AUTHORIZATION);
 }
 
 void oss_canonical_resort_headers(oss_canonical *canonical)
@@ -471,6 +461,7 @@ void oss_canonical_append_additional_list(oss_canonical *canonical, oss_buffer *
         first = 0;
     }
 }
+
 /* ---- the buffers ---- */
 
 void oss_canonical_init(oss_canonical *canonical)

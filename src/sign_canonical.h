@@ -55,38 +55,39 @@ int oss_canonical_failed(const oss_canonical *canonical);
 /* CR, LF and NUL would end a header line early or cut a C string: such text is never signed or sent. */
 int oss_has_control_character(const char *text, size_t length);
 
-/* Copies the query map at `index` (nil: none) sorted by (encoded) key. Misuse raises; with `refuse_controls`, a CR,
- * LF or NUL pushes a message and returns 0. */
+/* Input the signer refuses to sign (it could inject a header line): pushes nil, reason and the path made of
+ * `path_format` as lua_pushfstring does, and returns 3, the number of results. */
+int oss_sign_refuse(lua_State *L, const char *reason, const char *path_format, ...);
+
+/* The collecting functions return 0, or a refusal's result count with its results pushed. Misuse (a non-string
+ * name or value, two spellings of one header) raises. */
+
+/* Copies the query map at `index` (nil: none) sorted by (encoded) key; with `refuse_controls`, refuses a CR, LF or
+ * NUL. */
 int oss_canonical_collect_query(lua_State *L, oss_canonical *canonical, int index, oss_query_form form,
                                 int refuse_controls);
 size_t oss_canonical_query_count(const oss_canonical *canonical);
 /* k=v&k&...: a parameter with an empty value has no "=". */
 void oss_canonical_append_query(oss_canonical *canonical, oss_buffer *out);
 
-/* Collects the header map at `index`, sorted by lower-cased name, and finds the known ones. Misuse (a non-string
- * name or value, two spellings of one name) raises; a CR, LF or NUL pushes a message and returns 0. */
+/* Collects the header map at `index`, sorted by lower-cased name, and finds the known ones; refuses a CR, LF or
+ * NUL. */
 int oss_canonical_collect_headers(lua_State *L, oss_canonical *canonical, int index, oss_known_headers *known,
                                   int v4);
 oss_header_entry *oss_canonical_header_at(oss_canonical *canonical, size_t index);
 /* Marks the additional headers (V4) that are present with a value and not signed anyway. Returns their count. */
 size_t oss_canonical_mark_additional(lua_State *L, oss_canonical *canonical, int additional);
-/* The spelling a known header gets when the signer adds it. */
-const char *oss_canonical_known_spelling(int which);
 /* Sets a known header in the map at `headers_index` and in the entries, leaving them unsorted when one is added
- * (signed as `v4` says): the value is the string at `value_index` (absolute or pseudo), and the name the map's own
- * spelling, else the string at `spelling_index`, which holds oss_canonical_known_spelling(which). Strings already
- * made are stored as they are, with no hashing them again. Returns the value. */
+ * (signed as `v4` says): the value is the string at `value_index`, and the name the map's own spelling, else the
+ * signer's. Returns the value, which the map keeps alive. */
 const char *oss_canonical_set_header_at(lua_State *L, oss_canonical *canonical, int headers_index,
-                                        oss_known_headers *known, int which, int spelling_index, int value_index,
-                                        int v4);
+                                        oss_known_headers *known, int which, int value_index, int v4);
 /* The same with the value given as text. */
 const char *oss_canonical_set_header(lua_State *L, oss_canonical *canonical, int headers_index,
-                                     oss_known_headers *known, int which, int spelling_index, const char *value,
-                                     size_t length, int v4);
-/* Pushes the map's own spelling of Authorization if it has one, else the string at `spelling_index`. Called before
- * the entries are sorted again. */
-void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known,
-                                           int spelling_index);
+                                     oss_known_headers *known, int which, const char *value, size_t length, int v4);
+/* Pushes the map's own spelling of Authorization if it has one, else the signer's. Called before the entries are
+ * sorted again. */
+void oss_canonical_push_authorization_name(lua_State *L, oss_canonical *canonical, const oss_known_headers *known);
 /* Sorts the entries again after set_header added some. */
 void oss_canonical_resort_headers(oss_canonical *canonical);
 /* name:value\n for each signed header, in sorted order. */

@@ -199,7 +199,6 @@ function Client.new(options)
   if not transport then return nil, transport_err end
   warn_unverified(options)
 
-  local signer = core.signer()
   local style = "virtual"
   if options.cname then style = "cname" elseif options.path_style then style = "path" end
 
@@ -212,10 +211,7 @@ function Client.new(options)
     _credentials = provider,
     _clock = options.clock or os.time,
     _clock_offset = 0,
-    _signer = signer,
-    -- The version's signing method, looked up once rather than through the signer's metatable per request; V1
-    -- ignores the region it is passed.
-    _sign = version == "v4" and signer.sign_v4_request or signer.sign_v1_request,
+    _signer = core.signer(),
     _signing_region = region, -- what V4 signs with, fixed at creation like the rest of the options
     _valid_buckets = memo(VALID_BUCKETS_LIMIT),
     _urls = memo(URL_CACHE_LIMIT),
@@ -257,8 +253,27 @@ local function url_for(self, bucket, query)
   return urls.url
 end
 
---- Signs an operation (method, bucket, query map, body) and returns the request the transport sends. The
---- operation comes as arguments rather than a table: a table would be one more object per request.
+-- The signer refuses input that could inject a header line as nil, reason, path, and reports a failure of its own
+-- (memory, OpenSSL) as nil, message, with no path: only the first is the caller's to fix.
+local function signing_error(reason, path)
+  if path then return errors.validation(reason, path) end
+  return errors.internal(reason)
+end
+
+-- Signs `request` with the client's version -> the encoded query the URL carries | nil, err
+local function sign(self, request, secrets)
+  if self.signature_version == "v4" then
+    local authorization, query_or_reason, path = self._signer:sign_v4(request, secrets)
+    if not authorization then return nil, signing_error(query_or_reason, path) end
+    return query_or_reason
+  end
+  local authorization, reason, path = self._signer:sign_v1(request, secrets)
+  if not authorization then return nil, signing_error(reason, path) end
+  -- V1 signs only sub-resources, so the URL's query is encoded here.
+  return core.canonical_query(request.query)
+end
+
+--- Signs an operation (method, bucket, query map, body) and returns the request the transport sends.
 function Client:prepare(method, bucket, query, body)
   local secrets, err = self._credentials:get()
   if not secrets then
@@ -271,17 +286,11 @@ function Client:prepare(method, bucket, query, body)
     ["Content-Type"] = "application/xml", ["User-Agent"] = USER_AGENT,
     ["Content-MD5"] = not body and EMPTY_BODY_MD5 or nil,
   }
-  -- The positional forms of sign_v4 / sign_v1 (add_date and brief set): no signing table filled and read per request.
-  local time = floor(self._clock() + self._clock_offset)
-  local signed, sign_err = self._sign(self._signer, method, bucket, self._signing_region, time, query, headers, body,
-    secrets)
-  if not signed then
-    -- The signer refuses CR, LF and NUL in whatever reaches a header or the string to sign, as "<path>: <reason>".
-    local path, reason = tostring(sign_err):match("^([%w%._%-]+): (.+)$")
-    return nil, errors.validation(reason or sign_err, path)
-  end
-  -- V4 hands back the encoded query it signed; V1 signs only sub-resources, so the URL's is built here.
-  local signed_query = sign_err or core.canonical_query(query)
+  local signed_query, sign_err = sign(self, {
+    method = method, bucket = bucket, region = self._signing_region, time = floor(self._clock() + self._clock_offset),
+    query = query, headers = headers, body = body, add_date = true, brief = true,
+  }, secrets)
+  if not signed_query then return nil, sign_err end
   return setmetatable({
     method = method,
     url = url_for(self, bucket, signed_query),

@@ -45,6 +45,12 @@ function errors.network(code, message)
   return new { kind = "network", code = code, message = message }
 end
 
+--- The library could not do its own part (memory ran out, OpenSSL failed): nothing was sent, and nothing about
+--- the request needs to change.
+function errors.internal(message)
+  return new { kind = "internal", message = message }
+end
+
 --- The service answered with an error; `fields` holds status, code, message, request_id, host_id, ec and extras.
 function errors.service(fields)
   fields.kind = "service"
