@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "compat.h"
 
@@ -170,6 +171,19 @@ static int lua_hex(lua_State *L)
     return 1;
 }
 
+/* random_bytes(count) -> bytes from OpenSSL's generator, for what must not be guessed or repeated (nonces, the
+ * emulator's issued secrets and temporary names); raises when the generator cannot deliver. */
+static int lua_random_bytes(lua_State *L)
+{
+    lua_Integer count = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, count >= 0 && count <= 1024, 1, "expected 0 to 1024 bytes");
+    unsigned char *out = (unsigned char *)scratch(L, (size_t)count);
+    if (count > 0 && RAND_bytes(out, (int)count) != 1)
+        return luaL_error(L, "random_bytes: OpenSSL's generator failed");
+    lua_pushlstring(L, (const char *)out, (size_t)count);
+    return 1;
+}
+
 void oss_open_crypto(lua_State *L)
 {
     static const luaL_Reg functions[] = {
@@ -180,6 +194,7 @@ void oss_open_crypto(lua_State *L)
         {"base64_encode", lua_base64_encode},
         {"base64_decode", lua_base64_decode},
         {"hex", lua_hex},
+        {"random_bytes", lua_random_bytes},
         {NULL, NULL},
     };
     oss_setfuncs(L, functions);

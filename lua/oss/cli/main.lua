@@ -29,7 +29,7 @@ local function complain(text)
   io.stderr:write(PROGRAM, ": ", text, "\n")
 end
 
--- Validation problems are the caller's to fix (2); anything the service or network did is 1.
+-- Validation problems are the caller's to fix (2); anything the service or network did, or an internal failure, is 1.
 local function failed(err)
   complain(tostring(err))
   return (type(err) == "table" and err.kind == "validation") and EXIT.usage or EXIT.failure
@@ -360,7 +360,7 @@ end
 
 local function build_parser()
   local parser = argparse(PROGRAM, "Manage OSS bucket inventory rules from scripts and pipelines.")
-    :epilog("Exit codes: 0 success, 1 service or network failure, 2 usage or validation error, "
+    :epilog("Exit codes: 0 success, 1 service, network or internal failure, 2 usage or validation error, "
       .. "3 plan has changes (with --detailed-exitcode), 4 apply removed rules it could not put back "
       .. "(they are in the recovery file it names).")
   parser:flag("--version", "Print the version and exit."):action(function()

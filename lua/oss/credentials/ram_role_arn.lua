@@ -37,7 +37,7 @@ function ram_role_arn.new(options)
     local now = clock()
     local query = {
       Timestamp = issued.timestamp(now), SignatureMethod = "HMAC-SHA1", SignatureVersion = "1.0",
-      SignatureNonce = sts.nonce(now), AccessKeyId = outer.access_key_id, SecurityToken = outer.security_token,
+      SignatureNonce = sts.nonce(), AccessKeyId = outer.access_key_id, SecurityToken = outer.security_token,
     }
     local form = role_session.form(settings)
     form.ExternalId = settings.external_id

@@ -34,9 +34,10 @@ function sts.call(request)
   return credentials
 end
 
---- A SignatureNonce: unique per request so STS can refuse a replay; it needs no secrecy, only to differ.
-function sts.nonce(now)
-  return core.hex(core.md5(("%d %s %.17g"):format(now, tostring({}), math.random())))
+--- A SignatureNonce: unique per request so STS can refuse a replay. Random bytes, not the time and a counter:
+--- nginx workers and processes started together must not repeat each other's.
+function sts.nonce()
+  return core.hex(core.random_bytes(16))
 end
 
 return sts

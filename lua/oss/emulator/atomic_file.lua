@@ -1,4 +1,6 @@
 -- Replaces a file atomically and durably: temporary file beside it, fsync, rename over, fsync the directory.
+local core = require "oss.core"
+
 local M = {}
 
 -- LuaJIT's FFI reaches open(2) with O_EXCL and fsync(2), which plain Lua cannot; without it the temporary file's
@@ -43,13 +45,7 @@ end
 
 -- A name beside `path` no one can guess ahead of time, so nobody can plant a symlink there for the write to follow.
 local function temporary_name(path)
-  local random = io.open("/dev/urandom", "rb")
-  local bytes = random and random:read(12)
-  if random then random:close() end
-  if not bytes or #bytes ~= 12 then
-    return nil, "cannot read /dev/urandom for a temporary name"
-  end
-  return path .. ".tmp-" .. bytes:gsub(".", function(byte) return ("%02x"):format(byte:byte()) end)
+  return path .. ".tmp-" .. core.hex(core.random_bytes(12))
 end
 
 -- Creates the temporary file, refusing one that exists already (O_EXCL, where the FFI reaches open(2)).
@@ -65,10 +61,7 @@ local function create(temporary)
 end
 
 function M.write(path, bytes)
-  local temporary, name_message = temporary_name(path)
-  if not temporary then
-    return nil, name_message
-  end
+  local temporary = temporary_name(path)
   local file, message = create(temporary)
   if not file then
     return nil, message

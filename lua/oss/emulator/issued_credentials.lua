@@ -4,23 +4,14 @@ local core = require "oss.core"
 
 local M = {}
 
-local RANDOM_SOURCE = "/dev/urandom"
 -- The newest this many are kept, so a client that calls STS in a loop cannot grow the emulator without end; an
 -- older one is then refused as an unknown key.
 M.KEPT = 10000
 
--- Bytes from the kernel's generator: a guessable secret would let one spec's credentials pass for another's.
-local function random_bytes(count)
-  local source = assert(io.open(RANDOM_SOURCE, "rb"))
-  local bytes = source:read(count)
-  source:close()
-  assert(bytes and #bytes == count, "issued_credentials: short read from " .. RANDOM_SOURCE)
-  return bytes
-end
-
--- Letters and digits only, as the service's own key ids and secrets are.
+-- Letters and digits only, as the service's own key ids and secrets are; from a cryptographic generator, since a
+-- guessable secret would let one spec's credentials pass for another's.
 local function random_text(count)
-  return (core.base64_encode(random_bytes(count * 2)):gsub("[^%w]", ""):sub(1, count))
+  return (core.base64_encode(core.random_bytes(count * 2)):gsub("[^%w]", ""):sub(1, count))
 end
 
 M.random_text = random_text
@@ -43,7 +34,7 @@ function Issued:issue(duration)
   local credential = {
     id = "STS." .. random_text(24),
     secret = random_text(40),
-    token = "CAIS" .. core.base64_encode(random_bytes(96)),
+    token = "CAIS" .. core.base64_encode(core.random_bytes(96)),
     issued = now,
     expires = now + lifetime,
   }
