@@ -9,7 +9,7 @@
 
 #include "compat.h"
 #include "schema.h"
-#include "xml_record.h"
+#include "xml_parse.h"
 
 #define DEFAULT_MAX_DEPTH 64
 #define DEFAULT_MAX_SIZE (16 * 1024 * 1024)

@@ -1,6 +1,6 @@
 /* Expat side of the XML reader: checks a document against its schema as bytes arrive and records it in C memory. */
-#ifndef OSS_XML_RECORD_H
-#define OSS_XML_RECORD_H
+#ifndef OSS_XML_PARSE_H
+#define OSS_XML_PARSE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,5 +1,5 @@
 /* Expat side of the XML reader: checks a document against its schema as bytes arrive and records it in C memory. */
-#include "xml_record.h"
+#include "xml_parse.h"
 
 #include <limits.h>
 #include <stdarg.h>
