@@ -233,13 +233,13 @@ static void pop_frame(oss_xml_parser *parser)
 }
 
 /* The child of a known container called `name`: tried first where the last one was found, since documents
- * list children in the schema's order. */
+ * list children in the schema's order. Most tries fail, and fail on the first byte. */
 static const oss_element *find_child(frame *parent, const char *name)
 {
     const oss_element *children = parent->element->children;
     size_t count = parent->element->child_count;
     for (size_t tried = 0, i = parent->next_child; tried < count; tried++, i = i + 1 < count ? i + 1 : 0) {
-        if (strcmp(children[i].name, name) == 0) {
+        if (children[i].name[0] == name[0] && strcmp(children[i].name, name) == 0) {
             parent->next_child = i;
             return &children[i];
         }
