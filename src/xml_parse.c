@@ -80,6 +80,7 @@ static void mark_here(const oss_xml_parser *parser, oss_xml_mark *mark)
     mark->column = current_column(parser);
 }
 
+/* Marks fall between tokens, so a parser handed the bytes before one has consumed all of them. */
 static void count_up_to(const oss_xml_parser *parser, oss_xml_mark *mark)
 {
     XML_Parser counter = XML_ParserCreate(NULL);

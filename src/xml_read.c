@@ -250,7 +250,7 @@ static int finish(lua_State *L, oss_xml_reader *reader, const char *bytes, size_
 static int reader_scanned(lua_State *L)
 {
     const oss_xml_reader *reader = luaL_checkudata(L, 1, OSS_XML_READER_TYPE);
-    lua_pushnumber(L, (lua_Number)reader->parser.scanned);
+    lua_pushinteger(L, (lua_Integer)reader->parser.scanned);
     return 1;
 }
 
