@@ -265,15 +265,12 @@ static oss_xml_event event_of(unsigned char kind, const frame *f)
     return event;
 }
 
-/* Logs an event with the name of an unknown element and a STRING's bytes. */
-static void log_event(oss_xml_parser *parser, const oss_xml_event *event, const frame *f, const char *value)
+/* Logs an event with the name of an unknown element; a STRING's bytes are the caller's to append. */
+static void log_event(oss_xml_parser *parser, const oss_xml_event *event, const frame *f)
 {
-    oss_buffer *events = &parser->events;
-    oss_buffer_append(events, event, sizeof *event);
+    oss_buffer_append(&parser->events, event, sizeof *event);
     if (event->kind != OSS_XML_LEAVE && f->element == NULL)
-        oss_buffer_append(events, name_of(parser, f), f->name_length);
-    if (event->kind == OSS_XML_STRING)
-        oss_buffer_append(events, value, event->value.length);
+        oss_buffer_append(&parser->events, name_of(parser, f), f->name_length);
 }
 
 /* ---- leaf values ---- */
@@ -338,7 +335,8 @@ static void log_leaf(oss_xml_parser *parser, const frame *f)
     if (type == OSS_TYPE_STRING) {
         oss_xml_event event = event_of(OSS_XML_STRING, f);
         event.value.length = length;
-        log_event(parser, &event, f, text);
+        log_event(parser, &event, f);
+        oss_buffer_append(&parser->events, text, length);
         return;
     }
     int boolean = type == OSS_TYPE_BOOLEAN;
@@ -352,7 +350,7 @@ static void log_leaf(oss_xml_parser *parser, const frame *f)
                 boolean ? "true or false" : "a 64-bit integer", quoted);
         return;
     }
-    log_event(parser, &event, f, NULL);
+    log_event(parser, &event, f);
 }
 
 /* ---- Expat handlers: C only, no Lua ---- */
@@ -418,7 +416,7 @@ static int become_container(oss_xml_parser *parser, frame *parent, const char *c
     if (!parent->is_container) {
         parent->is_container = 1;
         oss_xml_event event = event_of(OSS_XML_ENTER, parent);
-        log_event(parser, &event, parent, NULL);
+        log_event(parser, &event, parent);
     }
     oss_buffer_reset(&parser->text);
     return 1;
@@ -458,7 +456,7 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
         oss_xml_event event = event_of(OSS_XML_ENTER, top(parser));
         /* Room for the children its schema lists: bounded by the schema, never by the document. */
         event.value.length = element->child_count;
-        log_event(parser, &event, top(parser), NULL);
+        log_event(parser, &event, top(parser));
     }
     check_memory(parser);
 }
@@ -475,7 +473,7 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
     if (parser->depth > 1) {
         if (f->is_container) {
             oss_xml_event event = event_of(OSS_XML_LEAVE, f);
-            log_event(parser, &event, f, NULL);
+            log_event(parser, &event, f);
         } else {
             log_leaf(parser, f);
         }
