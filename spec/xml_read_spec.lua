@@ -647,6 +647,35 @@ describe("xml_read", function()
       assert.are.equal(nil, next(collected))
     end)
 
+    it("finishes its answer when a finalizer closes it while the tables are made", function()
+      local rule = "<InventoryConfiguration><Id>r</Id><OptionalFields><Field>Size</Field><Field>ETag</Field>" ..
+        "</OptionalFields></InventoryConfiguration>"
+      local reader = core.xml_reader(LIST)
+      assert.are.equal(true, reader:feed("<ListInventoryConfigurationsResult>" .. rule:rep(20000) ..
+        "</ListInventoryConfigurationsResult>"))
+      local state = {}
+      local function finalizer()
+        state.closed_while_finishing = state.finishing
+        reader:close()
+      end
+      -- Garbage from the start: the collector runs its finalizer while the tables of 20 000 rules are made.
+      local mode = _VERSION == "Lua 5.4" and collectgarbage("incremental") -- busted runs Lua 5.4 generational
+      collectgarbage("collect")
+      if newproxy then
+        getmetatable(newproxy(true)).__gc = finalizer
+      else
+        setmetatable({}, { __gc = finalizer })
+      end
+      state.finishing = true
+      local value = reader:finish()
+      state.finishing = false
+      if mode then collectgarbage(mode) end
+      assert.is_true(state.closed_while_finishing)
+      assert.are.equal(20000, #value.InventoryConfiguration)
+      assert_value({ Id = "r", OptionalFields = { Field = { "Size", "ETag" } } }, value.InventoryConfiguration[20000])
+      assert.has_error(function() reader:feed("x") end, "attempt to use a closed oss.xml_reader")
+    end)
+
     it("refuses to go on once its schema was collected under it", function()
       -- A finalizer that runs in the same cycle as the schema's __gc, but before it, can still make a reader.
       local made = {}
