@@ -64,6 +64,18 @@ describe("xml_read error positions", function()
       'line 2, column 36: IsEnabled: expected true or false, got "no"')
   end)
 
+  it("land in the same place for a document longer than Expat is handed at once", function()
+    local padding = ("<Note>\226\130\172</Note>\n"):rep(100000) -- 1.7 MB: read whole, it goes in slices
+    local bytes = configuration(padding .. "<IsEnabled>yes</IsEnabled>")
+    local expected = 'line 100001, column 1: IsEnabled: expected true or false, got "yes"'
+    local value, err = core.xml_read(CONFIGURATION, bytes)
+    assert.are.equal(nil, value)
+    assert.are.equal(expected, err)
+    local reader = assert(core.xml_reader(CONFIGURATION))
+    for at = 1, #bytes, 4096 do reader:feed(bytes:sub(at, at + 4095)) end
+    assert.are.same({ nil, expected }, { reader:finish() })
+  end)
+
   it("count UTF-16 in characters", function()
     refuses_at("\255\254" .. utf16le(configuration("\r\n<Id>x</Id><IsEnabled>no</IsEnabled>")),
       'line 2, column 11: IsEnabled: expected true or false, got "no"')

@@ -475,6 +475,79 @@ describe("xml_read", function()
     end)
   end)
 
+  describe("cost", function()
+    -- An Error document whose unknown elements each carry an attribute of `size` bytes.
+    local function long_attributes(count, size)
+      local element = ('<Note text="%s"/>'):format(("x"):rep(size))
+      return "<Error><Code>AccessDenied</Code>" .. element:rep(count) .. "</Error>"
+    end
+
+    it("scans each byte a bounded number of times, however small the pieces", function()
+      -- Expat scans an unfinished token again whenever it gets more bytes: 200 tags of 30 000 bytes fed 500
+      -- bytes at a time would otherwise be scanned about 60 times each.
+      local document = long_attributes(200, 30000)
+      local reader = core.xml_reader(ERROR)
+      for at = 1, #document, 500 do
+        assert.are.equal(true, reader:feed(document:sub(at, at + 499)))
+      end
+      local value = assert(reader:finish())
+      assert.are.equal(200, #value.Note)
+      assert.is_true(reader:scanned() >= #document)
+      assert.is_true(reader:scanned() <= 2 * #document, ("scanned %d bytes of %d"):format(reader:scanned(), #document))
+    end)
+
+    it("refuses markup longer than 64 KiB, read whole or in pieces, where it starts", function()
+      local function refuses_markup(bytes, position)
+        local value, err = read_every_way(ERROR, bytes)
+        assert.are.equal(nil, value)
+        assert.are.equal(position .. ": markup longer than 65536 bytes", err)
+      end
+      refuses_markup(long_attributes(1, 65537), "line 1, column 33")
+      refuses_markup("<Error><!--" .. ("-x"):rep(40000) .. "--></Error>", "line 1, column 8")
+      refuses_markup("<Error>\n<?note " .. ("x"):rep(70000) .. "?></Error>", "line 2, column 1")
+      refuses_markup("<Error><Code></Code" .. (" "):rep(70000) .. "></Error>", "line 1, column 14")
+      assert.is_table(core.xml_read(ERROR, long_attributes(1, 65000)))
+    end)
+
+    it("refuses a tag of a million attributes before Expat reads them all", function()
+      local attributes = {}
+      for i = 1, 1000000 do attributes[i] = (" a%d=''"):format(i) end
+      local document = "<Error><Code" .. table.concat(attributes) .. ">AccessDenied</Code></Error>"
+      local reader = core.xml_reader(ERROR)
+      local ok, err
+      for at = 1, #document, 16384 do
+        ok, err = reader:feed(document:sub(at, at + 16383))
+        if not ok then break end
+      end
+      assert.are.equal("line 1, column 8: markup longer than 65536 bytes", err)
+      -- Refused once Expat holds more than 64 KiB of it, having scanned the tag's first bytes a few times.
+      assert.is_true(reader:scanned() < 4 * 65536, ("scanned %d bytes"):format(reader:scanned()))
+      assert.are.same({ nil, err }, { core.xml_read(ERROR, document) })
+    end)
+
+    it("keeps no room in an unknown container for the children it announces", function()
+      local count = 100000
+      local document = "<Error><Wrapper>" .. ("<Item/>"):rep(count) .. "</Wrapper></Error>"
+      local function kept_kilobytes(make)
+        collectgarbage("collect")
+        local before = collectgarbage("count")
+        local value = make()
+        collectgarbage("collect")
+        local kept = collectgarbage("count") - before
+        return kept, value
+      end
+      local read_kept, value = kept_kilobytes(function() return assert(core.xml_read(ERROR, document)) end)
+      assert.are.equal(count, #value.Wrapper.Item)
+      -- The same array made in Lua: what the answer has to hold.
+      local plain_kept = kept_kilobytes(function()
+        local items = {}
+        for i = 1, count do items[i] = "" end
+        return { Wrapper = { Item = items } }
+      end)
+      assert.is_true(read_kept < 1.25 * plain_kept, ("kept %.0f kB for %.0f kB of values"):format(read_kept, plain_kept))
+    end)
+  end)
+
   describe("limits", function()
     local schedule = configuration("<Schedule><Frequency>Daily</Frequency></Schedule>")
 
@@ -572,6 +645,69 @@ describe("xml_read", function()
       collectgarbage("collect")
       collectgarbage("collect")
       assert.are.equal(nil, next(collected))
+    end)
+
+    it("finishes its answer when a finalizer closes it while the tables are made", function()
+      local rule = "<InventoryConfiguration><Id>r</Id><OptionalFields><Field>Size</Field><Field>ETag</Field>" ..
+        "</OptionalFields></InventoryConfiguration>"
+      local reader = core.xml_reader(LIST)
+      assert.are.equal(true, reader:feed("<ListInventoryConfigurationsResult>" .. rule:rep(20000) ..
+        "</ListInventoryConfigurationsResult>"))
+      local state = {}
+      local function finalizer()
+        state.closed_while_finishing = state.finishing
+        reader:close()
+      end
+      -- Garbage from the start: the collector runs its finalizer while the tables of 20 000 rules are made.
+      local mode = _VERSION == "Lua 5.4" and collectgarbage("incremental") -- busted runs Lua 5.4 generational
+      collectgarbage("collect")
+      if newproxy then
+        getmetatable(newproxy(true)).__gc = finalizer
+      else
+        setmetatable({}, { __gc = finalizer })
+      end
+      state.finishing = true
+      local value = reader:finish()
+      state.finishing = false
+      if mode then collectgarbage(mode) end
+      assert.is_true(state.closed_while_finishing)
+      assert.are.equal(20000, #value.InventoryConfiguration)
+      assert_value({ Id = "r", OptionalFields = { Field = { "Size", "ETag" } } }, value.InventoryConfiguration[20000])
+      assert.has_error(function() reader:feed("x") end, "attempt to use a closed oss.xml_reader")
+    end)
+
+    it("refuses to go on once its schema was collected under it", function()
+      -- A finalizer that runs in the same cycle as the schema's __gc, but before it, can still make a reader.
+      local made = {}
+      local function make_in_finalizer()
+        local schema = core.schema(error_description)
+        local function finalizer() made.ok, made.reader = pcall(core.xml_reader, schema) end
+        if newproxy then
+          getmetatable(newproxy(true)).__gc = finalizer
+        else
+          setmetatable({}, { __gc = finalizer })
+        end
+      end
+      if _VERSION == "Lua 5.1" and not newproxy then
+        pending("no finalizers on Lua 5.1 without newproxy")
+        return
+      end
+      make_in_finalizer()
+      for _ = 1, 4 do collectgarbage("collect") end
+      local collected = "oss%.schema: used after it was collected"
+      if _VERSION == "Lua 5.4" then assert.is_true(made.ok) end
+      if not made.ok then -- this runtime ran the schema's __gc first: making the reader was refused
+        assert.matches(collected, made.reader)
+        return
+      end
+      local reader = made.reader
+      local ok, message = pcall(reader.feed, reader, "<Error><Code>AccessDenied</Code></Error>")
+      assert.is_false(ok)
+      assert.matches(collected, message)
+      ok, message = pcall(reader.finish, reader)
+      assert.is_false(ok)
+      assert.matches(collected, message)
+      reader:close()
     end)
 
     it("raises on misuse", function()

@@ -1,7 +1,6 @@
-/* Streaming, schema-guided XML reader: the oss.xml_reader userdata, and the Lua table it builds from the record. */
+/* Streaming, schema-guided XML reader: the oss.xml_reader userdata, and the Lua table it builds from the event log. */
 #include "xml_read.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,93 +8,88 @@
 
 #include "compat.h"
 #include "schema.h"
-#include "xml_record.h"
+#include "xml_parse.h"
 
 #define DEFAULT_MAX_DEPTH 64
 #define DEFAULT_MAX_SIZE (16 * 1024 * 1024)
-/* finish keeps two Lua stack slots per open element, and LuaJIT lets a C function hold about 8000. */
+/* build keeps two Lua stack slots per open element, and LuaJIT lets a C function hold about 8000. */
 #define LARGEST_MAX_DEPTH 1000
-/* finish also keeps one slot per schema element for its name. */
+/* build also keeps one slot per schema element for its name. */
 #define LARGEST_SCHEMA 4000
 /* Stack slots a leaf's key and value and store() use above the open elements. */
 #define STORE_SLOTS 6
 
 struct oss_xml_reader {
-    oss_xml_record record;     /* the Expat side: parser, open elements and the event log */
-    const oss_schema *schema;  /* record.root is its root */
-    int schema_ref;            /* keeps the schema alive */
+    oss_xml_parser parser;    /* the Expat side: open elements and the event log */
+    const oss_schema *schema; /* parser.root is its root */
+    int schema_ref;           /* keeps the schema alive */
     int finished, closed;
+    int building; /* a finalizer that closes the reader meanwhile leaves the log to finish */
 };
+
+/* Only while the reader holds its schema, that is until it is finished or closed. */
+static int schema_collected(const oss_xml_reader *reader)
+{
+    return reader->schema->collected;
+}
+
+#define SCHEMA_COLLECTED OSS_SCHEMA_TYPE ": used after it was collected"
 
 int oss_xml_reader_feed(oss_xml_reader *reader, const char *bytes, size_t length)
 {
-    return reader != NULL && oss_xml_record_feed(&reader->record, bytes, length);
+    if (reader == NULL || reader->finished || reader->closed)
+        return 0;
+    /* A finalizer that resurrected the schema after its __gc leaves the reader pointing into a freed tree. */
+    if (schema_collected(reader)) {
+        oss_xml_parser_fail(&reader->parser, SCHEMA_COLLECTED);
+        return 0;
+    }
+    return oss_xml_parser_feed(&reader->parser, bytes, length, 0);
 }
 
 /* ---- building the Lua value from the event log, after Expat has returned ---- */
 
-/* Lua's table constructors take an int; a size is only a hint, so an absurd one is dropped. */
-static int size_hint(size_t size)
-{
-    return size < (size_t)INT_MAX ? (int)size : 0;
-}
-
-/* Stack: parent, key, value -> parent, for repeated and unknown elements. A repeated schema element's first
- * appearance makes its array at its final size and the others go to their place in it; an unknown name makes an
- * array only from its second appearance, and `made_arrays` tells those arrays from unknown containers. */
-static void store(lua_State *L, int made_arrays, const oss_event *event)
+/* Stack: parent, key, value -> parent. A repeated schema element is always an array; an unknown name makes one
+ * only from its second appearance, and `made_arrays` tells those arrays from unknown containers. */
+static void store(lua_State *L, int made_arrays, unsigned char storage)
 {
     int parent = lua_gettop(L) - 2;
-    if (event->flags & OSS_EVENT_REPEATED) {
-        if (event->seen == 1) {
-            lua_createtable(L, size_hint(event->size), 0); /* parent, key, value, array */
-            lua_insert(L, -2);
-            lua_rawseti(L, -2, 1);
-            lua_rawset(L, parent);
-        } else {
-            lua_pushvalue(L, parent + 1);
-            lua_rawget(L, parent); /* parent, key, value, array */
-            lua_insert(L, -2);
-            lua_rawseti(L, -2, (int)event->seen);
-            lua_pop(L, 2);
-        }
+    if (storage == OSS_XML_FIELD) {
+        lua_rawset(L, parent);
         return;
     }
     lua_pushvalue(L, parent + 1);
     lua_rawget(L, parent); /* parent, key, value, existing */
-    if (lua_isnil(L, -1)) {
+    if (storage == OSS_XML_REPEATED && lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, parent + 1);
+        lua_pushvalue(L, -2);
+        lua_rawset(L, parent); /* parent, key, value, array */
+    } else if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         lua_rawset(L, parent);
         return;
-    }
-    lua_pushvalue(L, -1);
-    lua_rawget(L, made_arrays);
-    int array_exists = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    if (!array_exists) {
-        lua_newtable(L); /* parent, key, value, existing, array */
-        lua_pushvalue(L, -2);
-        lua_rawseti(L, -2, 1);
+    } else if (storage == OSS_XML_UNKNOWN) {
         lua_pushvalue(L, -1);
-        lua_pushboolean(L, 1);
-        lua_rawset(L, made_arrays);
-        lua_replace(L, -2);
-        lua_pushvalue(L, parent + 1);
-        lua_pushvalue(L, -2);
-        lua_rawset(L, parent);
+        lua_rawget(L, made_arrays);
+        int is_array = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (!is_array) {
+            lua_newtable(L); /* parent, key, value, existing, array */
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, 1);
+            lua_pushvalue(L, -1);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, made_arrays);
+            lua_pushvalue(L, parent + 1);
+            lua_pushvalue(L, -2);
+            lua_rawset(L, parent);
+        }
     }
     lua_insert(L, -2); /* parent, key, array, value */
     lua_rawseti(L, -2, (int)oss_rawlen(L, -2) + 1);
     lua_pop(L, 2);
-}
-
-/* Stack: parent, key, value -> parent; most elements are a plain field and need nothing of store(). */
-static inline void store_value(lua_State *L, int made_arrays, const oss_event *event)
-{
-    if (event->flags == 0)
-        lua_rawset(L, -3);
-    else
-        store(L, made_arrays, event);
 }
 
 /* Pushes every element's name in oss_element.index order, so a known element's key is one lua_pushvalue. */
@@ -119,20 +113,21 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
     /* A root with no children logs nothing, and a log never written to has no memory. */
     const char *at = events->data, *end = at != NULL ? at + events->length : at;
     while (at < end) {
-        oss_event event;
+        oss_xml_event event;
         memcpy(&event, at, sizeof event);
-        const char *name = at + sizeof event;
-        at = name + event.name_length;
-        if (event.kind == OSS_EVENT_LEAVE) {
-            store_value(L, made_arrays, &event);
+        at += sizeof event;
+        if (event.kind == OSS_XML_LEAVE) {
+            store(L, made_arrays, event.storage);
             continue;
         }
-        if (event.flags & OSS_EVENT_UNKNOWN)
-            lua_pushlstring(L, name, event.name_length);
-        else
-            lua_pushvalue(L, names + (int)event.element);
-        if (event.kind == OSS_EVENT_ENTER) {
-            lua_createtable(L, 0, size_hint(event.size));
+        if (event.storage == OSS_XML_UNKNOWN) {
+            lua_pushlstring(L, at, event.key);
+            at += event.key;
+        } else {
+            lua_pushvalue(L, names + (int)event.key);
+        }
+        if (event.kind == OSS_XML_ENTER) {
+            lua_createtable(L, 0, (int)event.value.length);
             /* An open element holds its key and table; storing a value takes up to STORE_SLOTS more. */
             if (!lua_checkstack(L, 2 + STORE_SLOTS)) {
                 lua_settop(L, base);
@@ -140,15 +135,15 @@ static int build(lua_State *L, const oss_buffer *events, const oss_schema *schem
             }
             continue;
         }
-        if (event.kind == OSS_EVENT_BOOLEAN) {
+        if (event.kind == OSS_XML_BOOLEAN) {
             lua_pushboolean(L, (int)event.value.number);
-        } else if (event.kind == OSS_EVENT_INTEGER) {
+        } else if (event.kind == OSS_XML_INTEGER) {
             lua_pushinteger(L, (lua_Integer)event.value.number); /* LuaJIT: a double, exact up to 2^53 */
         } else {
             lua_pushlstring(L, at, event.value.length);
             at += event.value.length;
         }
-        store_value(L, made_arrays, &event);
+        store(L, made_arrays, event.storage);
     }
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);
@@ -169,12 +164,14 @@ static oss_xml_reader *check_reader(lua_State *L)
         luaL_error(L, "attempt to use a closed %s", OSS_XML_READER_TYPE);
     if (reader->finished)
         luaL_error(L, "attempt to use a finished %s", OSS_XML_READER_TYPE);
+    if (schema_collected(reader))
+        luaL_error(L, "%s", SCHEMA_COLLECTED);
     return reader;
 }
 
 static void release(lua_State *L, oss_xml_reader *reader)
 {
-    oss_xml_record_release(&reader->record);
+    oss_xml_parser_release(&reader->parser);
     luaL_unref(L, LUA_REGISTRYINDEX, reader->schema_ref);
     reader->schema_ref = LUA_NOREF;
 }
@@ -183,8 +180,9 @@ static void release(lua_State *L, oss_xml_reader *reader)
 static int reader_close(lua_State *L)
 {
     oss_xml_reader *reader = luaL_checkudata(L, 1, OSS_XML_READER_TYPE);
-    release(L, reader);
     reader->closed = 1;
+    if (!reader->building)
+        release(L, reader);
     return 0;
 }
 
@@ -198,7 +196,7 @@ static int reader_tostring(lua_State *L)
 static int push_failure(lua_State *L, const oss_xml_reader *reader)
 {
     lua_pushnil(L);
-    lua_pushstring(L, reader->record.error);
+    lua_pushstring(L, reader->parser.error);
     return 2;
 }
 
@@ -214,21 +212,52 @@ static int reader_feed(lua_State *L)
     return 1;
 }
 
-/* Ends the document; the reader gives back its memory whatever the outcome. */
-static int finish(lua_State *L, oss_xml_reader *reader)
+/* Pushes the root element's content, or nil when the Lua stack cannot hold the document's depth. */
+static int build_result(lua_State *L)
 {
-    oss_xml_record *record = &reader->record;
-    if (oss_xml_record_end(record) && !build(L, &record->events, reader->schema))
-        oss_xml_record_fail(record, "too deeply nested for the Lua stack");
-    release(L, reader);
+    const oss_xml_reader *reader = lua_touserdata(L, 1);
+    if (!build(L, &reader->parser.events, reader->schema))
+        lua_pushnil(L);
+    return 1;
+}
+
+/* Ends the document with its last bytes; the reader gives back its memory whatever the outcome. The build is
+ * protected so that `building` is cleared even when making a table raises. */
+static int finish(lua_State *L, oss_xml_reader *reader, const char *bytes, size_t length)
+{
+    oss_xml_parser *parser = &reader->parser;
     reader->finished = 1;
-    return record->failed ? push_failure(L, reader) : 1;
+    if (oss_xml_parser_feed(parser, bytes, length, 1)) {
+        reader->building = 1;
+        lua_pushcfunction(L, build_result);
+        lua_pushlightuserdata(L, reader);
+        int status = lua_pcall(L, 1, 1, 0);
+        reader->building = 0;
+        if (status != 0) {
+            release(L, reader);
+            return lua_error(L);
+        }
+        if (lua_isnil(L, -1))
+            oss_xml_parser_fail(parser, "too deeply nested for the Lua stack");
+    }
+    release(L, reader);
+    return parser->failed ? push_failure(L, reader) : 1;
+}
+
+/* reader:scanned() -> how many bytes Expat has been asked to scan, a held unfinished token counted again each
+ * time it is handed back: what shows that reading costs time linear in the document's size, whatever its shape.
+ * Still answers once the reader is finished or closed. */
+static int reader_scanned(lua_State *L)
+{
+    const oss_xml_reader *reader = luaL_checkudata(L, 1, OSS_XML_READER_TYPE);
+    lua_pushinteger(L, (lua_Integer)reader->parser.scanned);
+    return 1;
 }
 
 /* reader:finish() -> the root element's content | nil, message */
 static int reader_finish(lua_State *L)
 {
-    return finish(L, check_reader(L));
+    return finish(L, check_reader(L), NULL, 0);
 }
 
 static size_t limit_field(lua_State *L, int limits, const char *field, size_t fallback, size_t largest)
@@ -273,14 +302,14 @@ static oss_xml_reader *push_reader(lua_State *L, int schema_index, int limits_in
     }
     oss_xml_reader *reader = oss_newuserdata(L, sizeof *reader);
     memset(reader, 0, sizeof *reader);
-    oss_xml_record_init(&reader->record, max_depth, max_size);
+    oss_xml_parser_init(&reader->parser, max_depth, max_size);
     reader->schema_ref = LUA_NOREF;
     reader->schema = schema;
     oss_setmetatable(L, OSS_XML_READER_TYPE);
     /* From here __gc owns everything; the schema stays alive as long as the reader points into it. */
     lua_pushvalue(L, schema_index);
     reader->schema_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    if (!oss_xml_record_start(&reader->record, &schema->root)) {
+    if (!oss_xml_parser_start(&reader->parser, &schema->root)) {
         release(L, reader);
         reader->closed = 1;
         lua_pushnil(L);
@@ -305,8 +334,7 @@ static int xml_read(lua_State *L)
     oss_xml_reader *reader = push_reader(L, 1, 3);
     if (reader == NULL)
         return 2;
-    oss_xml_record_read_whole(&reader->record, bytes, length);
-    return finish(L, reader); /* the reader is released; __gc finds nothing left to do */
+    return finish(L, reader, bytes, length); /* the reader is released; __gc finds nothing left to do */
 }
 
 void oss_open_xml_read(lua_State *L)
@@ -321,6 +349,7 @@ void oss_open_xml_read(lua_State *L)
         {"feed", reader_feed},
         {"finish", reader_finish},
         {"close", reader_close},
+        {"scanned", reader_scanned},
         {NULL, NULL},
     };
     oss_define_type(L, OSS_XML_READER_TYPE, metamethods, methods);
