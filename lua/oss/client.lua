@@ -14,8 +14,6 @@ local USER_AGENT = "lua-oss/" .. VERSION
 local MAX_TIMEOUT_SECONDS = 2000000
 local EMPTY_BODY_MD5 = core.base64_encode(core.md5(""))
 local REDACTED_HEADERS = { ["x-oss-security-token"] = true }
--- Locals are read without a lookup in the globals table; these run on every request.
-local floor, setmetatable, type = math.floor, setmetatable, type
 
 local Client = { VERSION = VERSION }
 Client.__index = Client
@@ -147,23 +145,6 @@ local function transport_settings(options, scheme, getenv)
   }
 end
 
--- What a client remembers per bucket, so repeated requests skip work: names found valid, and URLs.
-local VALID_BUCKETS_LIMIT = 256
-local URL_CACHE_LIMIT = 64
-
--- A memo that starts over once it holds `limit` entries: a process may name buckets without end.
-local function memo(limit)
-  return { entries = {}, count = 0, limit = limit }
-end
-
-local function remember(cache, key, value)
-  if cache.count >= cache.limit then
-    cache.entries, cache.count = {}, 0
-  end
-  cache.entries[key] = value
-  cache.count = cache.count + 1
-end
-
 --- oss.new(options) -> client | nil, err
 function Client.new(options)
   if type(options) ~= "table" then
@@ -212,9 +193,6 @@ function Client.new(options)
     _clock = options.clock or os.time,
     _clock_offset = 0,
     _signer = core.signer(),
-    _signing_region = region, -- what V4 signs with, fixed at creation like the rest of the options
-    _valid_buckets = memo(VALID_BUCKETS_LIMIT),
-    _urls = memo(URL_CACHE_LIMIT),
     _retry = policy,
     _transport = transport,
   }, Client)
@@ -230,27 +208,9 @@ function Client:check_bucket(bucket)
   if type(bucket) ~= "string" then
     error("bucket: expected a string, got " .. type(bucket), 3)
   end
-  local valid = self._valid_buckets
-  if valid.entries[bucket] then return nil end
   local problem = endpoint.bucket_name_problem(bucket)
   if problem then return errors.validation(problem, "bucket") end
-  remember(valid, bucket, true)
   return nil
-end
-
--- The URL of a bucket's request with this query: the endpoint and addressing style are fixed for the client's
--- life, and a bucket's requests mostly repeat their query, so each bucket keeps its prefix and its last URL.
-local function url_for(self, bucket, query)
-  local urls = self._urls.entries[bucket]
-  if not urls then
-    local base, path = endpoint.locate(self._endpoint, bucket, self.addressing)
-    urls = { prefix = base .. path .. "?" }
-    remember(self._urls, bucket, urls)
-  elseif urls.query == query then
-    return urls.url
-  end
-  urls.query, urls.url = query, urls.prefix .. query
-  return urls.url
 end
 
 -- The signer refuses input that could inject a header line as nil, reason, path, and reports a failure of its own
@@ -287,13 +247,14 @@ function Client:prepare(method, bucket, query, body)
     ["Content-MD5"] = not body and EMPTY_BODY_MD5 or nil,
   }
   local signed_query, sign_err = sign(self, {
-    method = method, bucket = bucket, region = self._signing_region, time = floor(self._clock() + self._clock_offset),
+    method = method, bucket = bucket, region = self.region, time = math.floor(self._clock() + self._clock_offset),
     query = query, headers = headers, body = body, add_date = true, brief = true,
   }, secrets)
   if not signed_query then return nil, sign_err end
+  local base, path = endpoint.locate(self._endpoint, bucket, self.addressing)
   return setmetatable({
     method = method,
-    url = url_for(self, bucket, signed_query),
+    url = base .. path .. "?" .. signed_query,
     headers = headers,
     body = body,
   }, Request)
