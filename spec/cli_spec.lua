@@ -160,7 +160,7 @@ describe("oss-inventory", function()
 
   describe("command line", function()
     it("answers --help on every subcommand with its own usage, exit 0", function()
-      for _, command in ipairs { "put", "get", "list", "delete", "validate", "plan", "apply" } do
+      for _, command in ipairs { "put", "get", "list", "delete", "validate", "plan", "apply", "credentials" } do
         local code, out = run(command .. " --help")
         assert.are.equal(0, code, command)
         assert.truthy(out:find("Usage: oss-inventory " .. command, 1, true), command)
@@ -227,6 +227,17 @@ describe("oss-inventory", function()
       assert.are.equal(0, code, err)
       assert.are.same({}, cjson.decode(out))
       assert.are.equal(1, role_fetches())
+    end)
+
+    it("plans and applies with only the instance's role, in worker processes too (--jobs 2)", function()
+      local state = write_state("role-state", state_of(2, { "examplebucket", "bucket-two" }), "lua")
+      local flags = " --jobs 2 --metadata-endpoint " .. shell_quote(emulator.endpoint)
+      local code, _, err = run("apply " .. shell_quote(state) .. " --auto-approve" .. flags, keyless())
+      assert.are.equal(0, code, err)
+      assert.are.equal(2, #rules_on("examplebucket"))
+      assert.are.equal(2, #rules_on("bucket-two"))
+      code, _, err = run("plan " .. shell_quote(state) .. " --detailed-exitcode" .. flags, keyless())
+      assert.are.equal(0, code, err)
     end)
 
     it("lists with nothing but an RRSA environment, at the STS --sts-endpoint names", function()
