@@ -25,6 +25,21 @@ local function read_token(path)
   return token
 end
 
+-- fetch() of AssumeRoleWithOIDC, with the token file's content at that moment.
+local function exchanger(settings)
+  local send, clock = http.client(settings), settings.clock or os.time
+  return function()
+    local token, token_err = read_token(settings.oidc_token_file)
+    if not token then return nil, token_err end
+    local form = role_session.form(settings)
+    form.OIDCProviderArn, form.OIDCToken = settings.oidc_provider_arn, token
+    return sts.call {
+      name = NAME, action = "AssumeRoleWithOIDC", endpoint = settings.endpoint, send = send,
+      query = { Timestamp = issued.timestamp(clock()) }, form = form, secrets = { token },
+    }
+  end
+end
+
 --- new([options]) -> provider | nil, err
 --- options: role_arn, oidc_provider_arn, oidc_token_file, role_session_name (else ALIBABA_CLOUD_ROLE_ARN,
 --- ALIBABA_CLOUD_OIDC_PROVIDER_ARN, ALIBABA_CLOUD_OIDC_TOKEN_FILE, ALIBABA_CLOUD_ROLE_SESSION_NAME),
@@ -46,18 +61,7 @@ function oidc_role_arn.new(options)
   end
   settings.oidc_provider_arn, settings.oidc_token_file, settings.clock = provider_arn, token_file, options.clock
   return shared.provider(NAME, settings, function()
-    local send = http.client(settings)
-    local clock = options.clock or os.time
-    return refreshing.new(NAME, function()
-      local token, token_err = read_token(token_file)
-      if not token then return nil, token_err end
-      local form = role_session.form(settings)
-      form.OIDCProviderArn, form.OIDCToken = provider_arn, token
-      return sts.call {
-        name = NAME, action = "AssumeRoleWithOIDC", endpoint = settings.endpoint, send = send,
-        query = { Timestamp = issued.timestamp(clock()) }, form = form, secrets = { token },
-      }
-    end, clock)
+    return refreshing.new(NAME, exchanger(settings), settings.clock)
   end)
 end
 
