@@ -75,6 +75,7 @@ build = {
     ["oss.credentials.ram_role_arn"] = "lua/oss/credentials/ram_role_arn.lua",
     ["oss.credentials.refreshing"] = "lua/oss/credentials/refreshing.lua",
     ["oss.credentials.role_session"] = "lua/oss/credentials/role_session.lua",
+    ["oss.credentials.shared"] = "lua/oss/credentials/shared.lua",
     ["oss.credentials.rpc_signature"] = "lua/oss/credentials/rpc_signature.lua",
     ["oss.credentials.static"] = "lua/oss/credentials/static.lua",
     ["oss.credentials.sts"] = "lua/oss/credentials/sts.lua",

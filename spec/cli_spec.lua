@@ -16,6 +16,16 @@ local BINARY = ("%s lua5.4 %s"):format(shell_quote(support.ROOT .. "/tools/dev-r
   shell_quote(support.ROOT .. "/bin/oss-inventory"))
 local FIXTURES = support.ROOT .. "/spec/fixtures/cli/"
 local KEY_ID, SECRET = "ak-cli", "secret-cli-value"
+local ROLE = "EcsInventoryRole"
+local ROLE_ARN = "acs:ram::1000000000000000:role/inventory-cli"
+local OIDC_PROVIDER_ARN = "acs:ram::1000000000000000:oidc-provider/ack-rrsa"
+-- Where the credentials chain looks besides OSS_*: unset for every run, so only what a spec gives is found.
+local CHAIN_VARIABLES = {
+  "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN",
+  "ALIBABA_CLOUD_ROLE_ARN", "ALIBABA_CLOUD_OIDC_PROVIDER_ARN", "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+  "ALIBABA_CLOUD_PROFILE", "ALIBABA_CLOUD_CONFIG_FILE", "ALIBABA_CLOUD_CREDENTIALS_FILE",
+  "ALIBABA_CLOUD_ECS_METADATA", "ALIBABA_CLOUD_CREDENTIALS_URI", "ALIBABA_CLOUD_STS_REGION",
+}
 local BUCKETS = { "examplebucket", "bucket-two", "bucket-three" }
 local FORMATS = { "lua", "json", "xml" }
 
@@ -82,8 +92,8 @@ describe("oss-inventory", function()
     local assignments = {}
     for name, value in pairs(env) do assignments[#assignments + 1] = name .. "=" .. shell_quote(value) end
     return ("env -u OSS_ENDPOINT -u OSS_REGION -u OSS_ACCESS_KEY_ID -u OSS_ACCESS_KEY_SECRET -u OSS_SESSION_TOKEN "
-      .. "-u OSS_PATH_STYLE -u OSS_SIGNATURE_VERSION %s %s </dev/null %s")
-      :format(table.concat(assignments, " "), BINARY, arguments)
+      .. "-u OSS_PATH_STYLE -u OSS_SIGNATURE_VERSION -u %s %s %s </dev/null %s")
+      :format(table.concat(CHAIN_VARIABLES, " -u "), table.concat(assignments, " "), BINARY, arguments)
   end
 
   -- Runs the binary -> exit code, stdout, stderr.
@@ -132,7 +142,11 @@ describe("oss-inventory", function()
     local config = write_file(workdir .. "/emulator.lua", "return { journal_size = 2000 }\n")
     local buckets = { "destination-bucket", "sh-bucket:cn-shanghai", "sh-destination:cn-shanghai" }
     for _, bucket in ipairs(BUCKETS) do buckets[#buckets + 1] = bucket end
-    emulator = support.start { buckets = buckets, keys = { KEY_ID .. ":" .. SECRET }, config = config }
+    local token_file = write_file(workdir .. "/oidc-token", "eyJhbGciOiJSUzI1NiJ9.cli-token.sig")
+    emulator = support.start {
+      buckets = buckets, keys = { KEY_ID .. ":" .. SECRET }, config = config, ecs_role = ROLE,
+      oidc_provider_arn = OIDC_PROVIDER_ARN, oidc_token_file = token_file,
+    }
   end)
 
   teardown(function()
@@ -146,7 +160,7 @@ describe("oss-inventory", function()
 
   describe("command line", function()
     it("answers --help on every subcommand with its own usage, exit 0", function()
-      for _, command in ipairs { "put", "get", "list", "delete", "validate", "plan", "apply" } do
+      for _, command in ipairs { "put", "get", "list", "delete", "validate", "plan", "apply", "credentials" } do
         local code, out = run(command .. " --help")
         assert.are.equal(0, code, command)
         assert.truthy(out:find("Usage: oss-inventory " .. command, 1, true), command)
@@ -183,6 +197,107 @@ describe("oss-inventory", function()
       assert.are.equal(1, code)
       assert.truthy(err:find("service error 403", 1, true), err)
       assert.falsy(err:find(SECRET, 1, true))
+    end)
+  end)
+
+  describe("credentials", function()
+    local homes = 0
+
+    -- An empty home directory, and the environment of a run with no OSS key: only what the spec adds is found.
+    local function keyless(extra)
+      homes = homes + 1
+      local home = workdir .. "/home-" .. homes
+      assert(os.execute("mkdir -p " .. shell_quote(home .. "/.aliyun") .. " " .. shell_quote(home .. "/.alibabacloud")))
+      local environment = { OSS_ACCESS_KEY_ID = false, OSS_ACCESS_KEY_SECRET = false, HOME = home }
+      for name, value in pairs(extra or {}) do environment[name] = value end
+      return environment, home
+    end
+
+    local function role_fetches()
+      local count = 0
+      for _, request in ipairs(emulator:requests()) do
+        if request.target == "/latest/meta-data/ram/security-credentials/" .. ROLE then count = count + 1 end
+      end
+      return count
+    end
+
+    it("lists with nothing but the instance's role, at the metadata service --metadata-endpoint names", function()
+      local code, out, err = run("list examplebucket --metadata-endpoint " .. shell_quote(emulator.endpoint),
+        keyless())
+      assert.are.equal(0, code, err)
+      assert.are.same({}, cjson.decode(out))
+      assert.are.equal(1, role_fetches())
+    end)
+
+    it("plans and applies with only the instance's role, in worker processes too (--jobs 2)", function()
+      local state = write_state("role-state", state_of(2, { "examplebucket", "bucket-two" }), "lua")
+      local flags = " --jobs 2 --metadata-endpoint " .. shell_quote(emulator.endpoint)
+      local code, _, err = run("apply " .. shell_quote(state) .. " --auto-approve" .. flags, keyless())
+      assert.are.equal(0, code, err)
+      assert.are.equal(2, #rules_on("examplebucket"))
+      assert.are.equal(2, #rules_on("bucket-two"))
+      code, _, err = run("plan " .. shell_quote(state) .. " --detailed-exitcode" .. flags, keyless())
+      assert.are.equal(0, code, err)
+    end)
+
+    it("lists with nothing but an RRSA environment, at the STS --sts-endpoint names", function()
+      local code, out, err = run("list examplebucket --sts-endpoint " .. shell_quote(emulator.endpoint), keyless {
+        ALIBABA_CLOUD_ROLE_ARN = ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN = OIDC_PROVIDER_ARN,
+        ALIBABA_CLOUD_OIDC_TOKEN_FILE = workdir .. "/oidc-token",
+      })
+      assert.are.equal(0, code, err)
+      assert.are.same({}, cjson.decode(out))
+    end)
+
+    it("lists with a profile file, and --profile selects the profile or the section", function()
+      local environment, home = keyless()
+      write_file(home .. "/.alibabacloud/credentials", ("[default]\ntype = access_key\naccess_key_id = nobody\n"
+        .. "access_key_secret = wrong\n\n[ops]\ntype = access_key\naccess_key_id = %s\naccess_key_secret = %s\n")
+        :format(KEY_ID, SECRET))
+      local code, _, err = run("list examplebucket", environment)
+      assert.are.equal(1, code)
+      assert.truthy(err:find("service error 403", 1, true), err)
+      code, _, err = run("list examplebucket --profile ops", environment)
+      assert.are.equal(0, code, err)
+
+      -- config.json comes before the shared credentials file; --profile names one of its profiles too.
+      write_file(home .. "/.aliyun/config.json", cjson.encode {
+        current = "stale",
+        profiles = {
+          { name = "stale", mode = "AK", access_key_id = "nobody", access_key_secret = "wrong" },
+          { name = "inventory", mode = "AK", access_key_id = KEY_ID, access_key_secret = SECRET },
+        },
+      })
+      code, _, err = run("list examplebucket", environment)
+      assert.are.equal(1, code)
+      assert.truthy(err:find("service error 403", 1, true), err)
+      code, _, err = run("list examplebucket --profile inventory", environment)
+      assert.are.equal(0, code, err)
+    end)
+
+    it("says which provider supplied the credentials, their key id and expiry, never the secret or token", function()
+      local code, out, err = run("credentials --metadata-endpoint " .. shell_quote(emulator.endpoint), keyless())
+      assert.are.equal(0, code, err)
+      local status, text = support.http("GET", emulator.endpoint .. "/latest/meta-data/ram/security-credentials/"
+        .. ROLE)
+      assert.are.equal(200, status)
+      local issued = cjson.decode(text)
+      assert.truthy(out:find("provider: default/ecs_ram_role\n", 1, true), out)
+      assert.truthy(out:find("access_key_id: " .. issued.AccessKeyId .. "\n", 1, true), out)
+      assert.truthy(out:find("expiration: " .. issued.Expiration .. "\n", 1, true), out)
+      assert.falsy(out:find(issued.AccessKeySecret, 1, true), out)
+      assert.falsy(out:find(issued.SecurityToken, 1, true), out)
+      assert.falsy(err:find(issued.AccessKeySecret, 1, true), err)
+
+      code, out, err = run("credentials")
+      assert.are.equal(0, code, err)
+      assert.are.equal(("provider: default/env\naccess_key_id: %s\nexpiration: never\n"):format(KEY_ID), out)
+      assert.falsy(out:find(SECRET, 1, true))
+
+      code, out, err = run("credentials --metadata-endpoint 127.0.0.1:1", keyless())
+      assert.are.equal(2, code)
+      assert.are.equal("", out)
+      assert.truthy(err:find("no credentials found", 1, true), err)
     end)
   end)
 

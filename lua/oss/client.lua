@@ -203,6 +203,15 @@ function Client:__tostring()
     self.addressing)
 end
 
+--- credentials_source() -> provider name, access key id, expiration (unix seconds or nil) | nil, err
+--- Which provider supplied the credentials the next request signs with (fetching them if none are kept yet);
+--- never the secret or the token, so the answer can be printed.
+function Client:credentials_source()
+  local secrets, err = self._credentials:get()
+  if not secrets then return nil, err end
+  return secrets.provider, secrets.access_key_id, secrets.expiration
+end
+
 --- Raises on a non-string bucket (misuse); returns a validation error for a name OSS would refuse.
 function Client:check_bucket(bucket)
   if type(bucket) ~= "string" then

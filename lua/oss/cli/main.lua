@@ -343,6 +343,18 @@ function commands.apply(args, program)
   return carry_out(args, program, client_for, plans, document.format, unread)
 end
 
+-- Which provider supplies the credentials, their key id and when they expire; never the secret or the token. Asks
+-- the provider itself rather than a client, so that it needs no region or endpoint. -> exit code
+function commands.credentials(args)
+  local provider, err = connection.credentials_provider(connection.settings(args))
+  if not provider then return failed(err) end
+  local value, get_err = provider:get()
+  if not value then return failed(get_err) end
+  local expiration = value.expiration and os.date("!%Y-%m-%dT%H:%M:%SZ", value.expiration) or "never"
+  say(("provider: %s\naccess_key_id: %s\nexpiration: %s\n"):format(value.provider, value.access_key_id, expiration))
+  return EXIT.ok
+end
+
 local function format_option(command)
   command:option("--format", "Input format: lua, json or xml (default: by file extension).")
     :choices(documents.FORMATS)
@@ -420,6 +432,9 @@ local function build_parser()
   for _, command in ipairs { put, get, list, delete, plan_command, apply_command } do
     connection.add_options(command)
   end
+  local credentials_command = parser:command("credentials",
+    "Print which provider supplies the credentials, their key id and expiration (never the secret or token).")
+  connection.add_credentials_options(credentials_command)
   return parser
 end
 

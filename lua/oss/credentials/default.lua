@@ -8,6 +8,7 @@ local errors = require "oss.errors"
 local oidc_role_arn = require "oss.credentials.oidc_role_arn"
 local profiles = require "oss.credentials.profiles"
 local provider = require "oss.credentials.provider"
+local shared = require "oss.credentials.shared"
 local uri = require "oss.credentials.uri"
 
 local default = {}
@@ -74,6 +75,29 @@ local function none_applies(reasons)
   return errors.validation("no credentials found; tried " .. table.concat(lines, "; "), "credentials")
 end
 
+-- The chain over the links that apply: the first to answer credentials supplies every later request.
+local function chain(candidates, reasons, role_named)
+  local chosen
+  return provider.new(default.NAME, function()
+    if chosen then return chosen:get() end
+    local tried = {}
+    for _, reason in ipairs(reasons) do tried[#tried + 1] = reason end
+    for _, candidate in ipairs(candidates) do
+      local credentials, err = candidate.provider:get()
+      if credentials then
+        chosen = provider.renamed(default.NAME, candidate.provider)
+        return chosen:get()
+      end
+      -- No metadata service reached while looking for the role: not an ECS instance, so not this link.
+      local unreachable = candidate.name == ecs_ram_role.NAME and err.kind == "network" and not role_named
+      if not unreachable then return nil, err end
+      tried[#tried + 1] = { name = candidate.name, why = "no metadata service answered (" .. err.message .. ")" }
+    end
+    table.sort(tried, function(a, b) return position(a.name) < position(b.name) end)
+    return nil, none_applies(tried)
+  end)
+end
+
 --- new([options]) -> provider | nil, err
 --- options: getenv, clock, home (for the profile files), profile, metadata_endpoint, sts_endpoint, passed to
 --- every link. The links are made now from the environment and the files; the first that applies is then asked
@@ -94,27 +118,16 @@ function default.new(options)
     end
   end
   if #candidates == 0 then return nil, none_applies(reasons) end
+  -- A role named in the environment means an ECS instance even when its metadata service is not reached.
+  local role_named = present(getenv("ALIBABA_CLOUD_ECS_METADATA"))
 
-  local chosen
-  return provider.new(default.NAME, function()
-    if chosen then return chosen:get() end
-    local tried = {}
-    for _, reason in ipairs(reasons) do tried[#tried + 1] = reason end
-    for _, candidate in ipairs(candidates) do
-      local credentials, err = candidate.provider:get()
-      if credentials then
-        chosen = provider.renamed(default.NAME, candidate.provider)
-        return chosen:get()
-      end
-      -- No metadata service reached while looking for the role: not an ECS instance, so not this link.
-      local unreachable = candidate.name == ecs_ram_role.NAME and err.kind == "network"
-        and not present(getenv("ALIBABA_CLOUD_ECS_METADATA"))
-      if not unreachable then return nil, err end
-      tried[#tried + 1] = { name = candidate.name, why = "no metadata service answered (" .. err.message .. ")" }
-    end
-    table.sort(tried, function(a, b) return position(a.name) < position(b.name) end)
-    return nil, none_applies(tried)
-  end)
+  -- The same links (each itself shared) and the same reasons make the same chain.
+  local settings = { role_named = role_named }
+  for index, candidate in ipairs(candidates) do settings["link" .. index] = candidate.provider end
+  for index, reason in ipairs(reasons) do
+    settings["skipped" .. index] = reason.name .. ": " .. reason_text(reason.why)
+  end
+  return shared.provider(default.NAME, settings, function() return chain(candidates, reasons, role_named) end)
 end
 
 return default

@@ -7,6 +7,7 @@ local failure = require "oss.credentials.failure"
 local http = require "oss.credentials.http"
 local issued = require "oss.credentials.issued"
 local refreshing = require "oss.credentials.refreshing"
+local shared = require "oss.credentials.shared"
 
 local ecs_ram_role = {}
 
@@ -88,11 +89,13 @@ function ecs_ram_role.new(options)
   local role_name = options.role_name or getenv("ALIBABA_CLOUD_ECS_METADATA")
   local disable_imdsv1 = options.disable_imdsv1
   if disable_imdsv1 == nil then disable_imdsv1 = enabled(getenv, "ALIBABA_CLOUD_IMDSV1_DISABLED") end
-  local fetch = fetcher {
+  local settings = {
     base_url = base_url, role_name = role_name ~= "" and role_name or nil, disable_imdsv1 = disable_imdsv1,
-    connect_timeout = options.connect_timeout or 1, timeout = options.timeout or 2,
+    connect_timeout = options.connect_timeout or 1, timeout = options.timeout or 2, clock = options.clock,
   }
-  return refreshing.new(NAME, fetch, options.clock)
+  return shared.provider(NAME, settings, function()
+    return refreshing.new(NAME, fetcher(settings), options.clock)
+  end)
 end
 
 return ecs_ram_role

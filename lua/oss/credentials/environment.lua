@@ -3,6 +3,7 @@
 
 local errors = require "oss.errors"
 local provider = require "oss.credentials.provider"
+local shared = require "oss.credentials.shared"
 local value = require "oss.credentials.value"
 
 local environment = {}
@@ -29,7 +30,10 @@ function environment.new(getenv)
         access_key_id = id, access_key_secret = secret, security_token = getenv(names.token),
       }, names.origin)
       if not credentials then return nil, err end
-      return provider.constant(environment.NAME, value.from(credentials, environment.NAME))
+      return shared.provider(environment.NAME, { id = credentials.access_key_id,
+        secret = credentials.access_key_secret, token = credentials.security_token }, function()
+        return provider.constant(environment.NAME, value.from(credentials, environment.NAME))
+      end)
     end
   end
   return nil, errors.validation("missing: set OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET, or "

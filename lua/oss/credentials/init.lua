@@ -4,10 +4,14 @@
 -- Every one is a provider (oss.credentials.provider): a name and get() -> credentials | nil, err. Temporary
 -- credentials are kept and refreshed by oss.credentials.refreshing; the secret and the token live in the
 -- credentials table the provider hands to the signer, never in a client's field, an error or a tostring.
+--
+-- The constructors answer one provider per set of settings in a process or nginx worker (oss.credentials.shared):
+-- a client built per request with the same settings shares the credentials, and the fetches, of every other.
 
 local errors = require "oss.errors"
 local provider = require "oss.credentials.provider"
 local refreshing = require "oss.credentials.refreshing"
+local shared = require "oss.credentials.shared"
 local value = require "oss.credentials.value"
 
 local credentials = {}
@@ -65,8 +69,13 @@ end
 --- refreshing(fetch [, clock]) -> provider around a function of the caller's
 --- fetch() -> id, secret, token, expiration (unix seconds; nil: ask again for every request) or one table.
 function credentials.refreshing(fetch, clock)
-  return refreshing.new("credentials_provider", user_fetch(fetch), clock)
+  return shared.provider("credentials_provider", { fetch = fetch, clock = clock }, function()
+    return refreshing.new("credentials_provider", user_fetch(fetch), clock)
+  end)
 end
+
+--- forget() -> drops every provider the constructors keep: the next one built starts with no credentials.
+credentials.forget = shared.forget
 
 --- The options of oss.new that reach the providers the default chain builds.
 local CHAIN_OPTIONS = { "clock", "getenv", "metadata_endpoint", "sts_endpoint" }

@@ -6,6 +6,7 @@ local http = require "oss.credentials.http"
 local issued = require "oss.credentials.issued"
 local refreshing = require "oss.credentials.refreshing"
 local role_session = require "oss.credentials.role_session"
+local shared = require "oss.credentials.shared"
 local sts = require "oss.credentials.sts"
 
 local oidc_role_arn = {}
@@ -22,6 +23,21 @@ local function read_token(path)
     return nil, failure.setting(NAME, "reading the OIDC token file: " .. path .. " is empty")
   end
   return token
+end
+
+-- fetch() of AssumeRoleWithOIDC, with the token file's content at that moment.
+local function exchanger(settings)
+  local send, clock = http.client(settings), settings.clock or os.time
+  return function()
+    local token, token_err = read_token(settings.oidc_token_file)
+    if not token then return nil, token_err end
+    local form = role_session.form(settings)
+    form.OIDCProviderArn, form.OIDCToken = settings.oidc_provider_arn, token
+    return sts.call {
+      name = NAME, action = "AssumeRoleWithOIDC", endpoint = settings.endpoint, send = send,
+      query = { Timestamp = issued.timestamp(clock()) }, form = form, secrets = { token },
+    }
+  end
 end
 
 --- new([options]) -> provider | nil, err
@@ -43,18 +59,10 @@ function oidc_role_arn.new(options)
     return nil, failure.setting(NAME,
       "oidc_token_file: missing (give oidc_token_file or set ALIBABA_CLOUD_OIDC_TOKEN_FILE)")
   end
-  local send = http.client(settings)
-  local clock = options.clock or os.time
-  return refreshing.new(NAME, function()
-    local token, token_err = read_token(token_file)
-    if not token then return nil, token_err end
-    local form = role_session.form(settings)
-    form.OIDCProviderArn, form.OIDCToken = provider_arn, token
-    return sts.call {
-      name = NAME, action = "AssumeRoleWithOIDC", endpoint = settings.endpoint, send = send,
-      query = { Timestamp = issued.timestamp(clock()) }, form = form, secrets = { token },
-    }
-  end, clock)
+  settings.oidc_provider_arn, settings.oidc_token_file, settings.clock = provider_arn, token_file, options.clock
+  return shared.provider(NAME, settings, function()
+    return refreshing.new(NAME, exchanger(settings), settings.clock)
+  end)
 end
 
 return oidc_role_arn

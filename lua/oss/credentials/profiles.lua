@@ -4,6 +4,7 @@
 local cjson = require "cjson.safe"
 local failure = require "oss.credentials.failure"
 local provider = require "oss.credentials.provider"
+local shared = require "oss.credentials.shared"
 local static_key = require "oss.credentials.static"
 
 local profiles = {}
@@ -39,6 +40,11 @@ local function seconds(setting)
   setting = tonumber(setting)
   if setting == 0 then return nil end
   return setting
+end
+
+-- The profile's provider, answering as supplied by "<kind>/<inner's name>"; one per inner provider.
+local function named(kind, inner)
+  return shared.provider(kind, { inner = inner }, function() return provider.renamed(kind, inner) end)
 end
 
 local function credentials_module(name) return require("oss.credentials." .. name) end
@@ -148,7 +154,7 @@ function profiles.cli(options)
   end
   local inner, err = cli_provider(configuration, wanted, options, path, {})
   if not inner then return nil, err, true end
-  return provider.renamed(profiles.CLI_NAME, inner), nil, true
+  return named(profiles.CLI_NAME, inner), nil, true
 end
 
 -- The INI file: [section] lines, key = value lines, ; and # comments.
@@ -226,7 +232,7 @@ function profiles.file(options)
   end
   local inner, err = build(section, options, origin)
   if not inner then return nil, err, true end
-  return provider.renamed(profiles.FILE_NAME, inner), nil, true
+  return named(profiles.FILE_NAME, inner), nil, true
 end
 
 return profiles

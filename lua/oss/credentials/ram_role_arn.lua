@@ -8,30 +8,17 @@ local provider = require "oss.credentials.provider"
 local refreshing = require "oss.credentials.refreshing"
 local role_session = require "oss.credentials.role_session"
 local rpc_signature = require "oss.credentials.rpc_signature"
+local shared = require "oss.credentials.shared"
 local sts = require "oss.credentials.sts"
 
 local ram_role_arn = {}
 
 ram_role_arn.NAME = "ram_role_arn"
 
---- new(options) -> provider | nil, err
---- options: source (the provider whose credentials assume the role; required), role_arn (else
---- ALIBABA_CLOUD_ROLE_ARN), role_session_name (else ALIBABA_CLOUD_ROLE_SESSION_NAME), duration_seconds (3600),
---- policy, external_id, sts_endpoint, sts_region, enable_vpc, connect_timeout, timeout, clock, getenv.
-function ram_role_arn.new(options)
-  options = options or {}
-  local source = options.source
-  if not provider.is_provider(source) then
-    return nil, failure.setting(ram_role_arn.NAME, "source: expected an oss.credentials provider, got "
-      .. type(source))
-  end
-  local name = ram_role_arn.NAME .. "/" .. source.name
-  local settings, err = role_session.settings(name, options, options.getenv or os.getenv)
-  if not settings then return nil, err end
-  local send = http.client(settings)
-  local clock = options.clock or os.time
-
-  return refreshing.new(name, function()
+-- fetch() of AssumeRole, signed with the credentials settings.source has at that moment.
+local function assumer(name, settings)
+  local source, send, clock = settings.source, http.client(settings), settings.clock or os.time
+  return function()
     local outer, source_err = source:get()
     if not outer then return nil, source_err end
     local now = clock()
@@ -54,7 +41,27 @@ function ram_role_arn.new(options)
     }
     if not credentials then return nil, call_err end
     return credentials
-  end, clock)
+  end
+end
+
+--- new(options) -> provider | nil, err
+--- options: source (the provider whose credentials assume the role; required), role_arn (else
+--- ALIBABA_CLOUD_ROLE_ARN), role_session_name (else ALIBABA_CLOUD_ROLE_SESSION_NAME), duration_seconds (3600),
+--- policy, external_id, sts_endpoint, sts_region, enable_vpc, connect_timeout, timeout, clock, getenv.
+function ram_role_arn.new(options)
+  options = options or {}
+  local source = options.source
+  if not provider.is_provider(source) then
+    return nil, failure.setting(ram_role_arn.NAME, "source: expected an oss.credentials provider, got "
+      .. type(source))
+  end
+  local name = ram_role_arn.NAME .. "/" .. source.name
+  local settings, err = role_session.settings(name, options, options.getenv or os.getenv)
+  if not settings then return nil, err end
+  settings.source, settings.clock = source, options.clock
+  return shared.provider(name, settings, function()
+    return refreshing.new(name, assumer(name, settings), settings.clock)
+  end)
 end
 
 return ram_role_arn

@@ -27,10 +27,7 @@ function role_session.settings(name, options, getenv)
   local endpoint, err = sts_endpoint(options, getenv)
   if not endpoint then return nil, err end
   local session_name = options.role_session_name or getenv("ALIBABA_CLOUD_ROLE_SESSION_NAME")
-  if session_name == nil or session_name == "" then
-    -- The official libraries name an unnamed session after themselves and the time.
-    session_name = "lua-oss-" .. os.time()
-  end
+  if session_name == "" then session_name = nil end
   return {
     role_arn = role_arn, role_session_name = session_name, duration_seconds = tostring(duration),
     policy = options.policy, external_id = options.external_id, endpoint = endpoint,
@@ -38,10 +35,12 @@ function role_session.settings(name, options, getenv)
   }
 end
 
---- The action's form fields both calls send.
+--- The action's form fields both calls send. An unnamed session is named when it is asked for, not when the
+--- settings are read, so that settings read at different times are the same settings (oss.credentials.shared).
 function role_session.form(settings)
   return {
-    RoleArn = settings.role_arn, RoleSessionName = settings.role_session_name,
+    -- The official libraries name an unnamed session after themselves and the time.
+    RoleArn = settings.role_arn, RoleSessionName = settings.role_session_name or ("lua-oss-" .. os.time()),
     DurationSeconds = settings.duration_seconds, Policy = settings.policy,
   }
 end
