@@ -85,6 +85,7 @@ build = {
     ["oss.data_chunk"] = "lua/oss/data_chunk.lua",
     ["oss.endpoint"] = "lua/oss/endpoint.lua",
     ["oss.errors"] = "lua/oss/errors.lua",
+    ["oss.file"] = "lua/oss/file.lua",
     ["oss.inventory"] = "lua/oss/inventory.lua",
     ["oss.replace"] = "lua/oss/replace.lua",
     ["oss.response"] = "lua/oss/response.lua",

@@ -1,6 +1,8 @@
 -- Loads Lua source that describes data (a rules file, a desired state, a configuration) with an empty
 -- environment, so it gets no access to the machine, the same way on Lua 5.1 to 5.4 and LuaJIT.
 
+local file = require "oss.file"
+
 local data_chunk = {}
 
 --- -> function | nil, message. Precompiled chunks are refused: only source text is data one can read.
@@ -16,10 +18,8 @@ end
 
 --- -> function | nil, message
 function data_chunk.load_file(path)
-  local file, message = io.open(path, "rb")
-  if not file then return nil, message end
-  local text = file:read("*a")
-  file:close()
+  local text, message = file.read(path)
+  if not text then return nil, message end
   return data_chunk.load(text, "@" .. path)
 end
 

@@ -63,12 +63,7 @@ local function fetcher(settings)
     local step = "getting the credentials of role " .. role
     local body, err = get(CREDENTIALS_PATH .. core.uri_encode(role), step)
     if not body then return nil, err end
-    local document = issued.json(body)
-    if not document then return nil, failure.invalid(NAME, step, "the answer is not JSON") end
-    if document.Code ~= "Success" then
-      return nil, failure.invalid(NAME, step, "Code is " .. tostring(document.Code) .. ", not Success")
-    end
-    local credentials, reason = issued.credentials(document, NAME)
+    local credentials, reason = issued.from_answer(body, NAME, true)
     if not credentials then return nil, failure.invalid(NAME, step, reason) end
     return credentials
   end

@@ -38,4 +38,15 @@ function issued.credentials(document, origin)
   return credentials
 end
 
+--- The credentials in an answer of the metadata service or a credentials URI: a JSON document whose Code, when
+--- there (always, when `code_required`), is "Success". -> credentials | nil, reason
+function issued.from_answer(body, origin, code_required)
+  local document = issued.json(body)
+  if not document then return nil, "the answer is not JSON" end
+  if (code_required or document.Code ~= nil) and document.Code ~= "Success" then
+    return nil, "Code is " .. tostring(document.Code) .. ", not Success"
+  end
+  return issued.credentials(document, origin)
+end
+
 return issued

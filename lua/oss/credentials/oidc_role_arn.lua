@@ -2,6 +2,7 @@
 -- with the token file's content read again at every refresh, since the platform rotates it.
 
 local failure = require "oss.credentials.failure"
+local file = require "oss.file"
 local http = require "oss.credentials.http"
 local issued = require "oss.credentials.issued"
 local refreshing = require "oss.credentials.refreshing"
@@ -15,11 +16,9 @@ oidc_role_arn.NAME = "oidc_role_arn"
 local NAME = oidc_role_arn.NAME
 
 local function read_token(path)
-  local file, err = io.open(path, "rb")
-  if not file then return nil, failure.setting(NAME, "reading the OIDC token file: " .. tostring(err)) end
-  local token = file:read("*a")
-  file:close()
-  if not token or token == "" then
+  local token, err = file.read(path)
+  if not token then return nil, failure.setting(NAME, "reading the OIDC token file: " .. tostring(err)) end
+  if token == "" then
     return nil, failure.setting(NAME, "reading the OIDC token file: " .. path .. " is empty")
   end
   return token

@@ -3,6 +3,7 @@
 
 local cjson = require "cjson.safe"
 local failure = require "oss.credentials.failure"
+local file = require "oss.file"
 local provider = require "oss.credentials.provider"
 local shared = require "oss.credentials.shared"
 local static_key = require "oss.credentials.static"
@@ -10,14 +11,6 @@ local static_key = require "oss.credentials.static"
 local profiles = {}
 
 profiles.CLI_NAME, profiles.FILE_NAME = "cli_profile", "profile"
-
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return nil end
-  local text = file:read("*a")
-  file:close()
-  return text
-end
 
 local function present(text) return type(text) == "string" and text ~= "" end
 
@@ -137,7 +130,7 @@ function profiles.cli(options)
     return nil, failure.setting(profiles.CLI_NAME, "disabled by ALIBABA_CLOUD_CLI_PROFILE_DISABLED"), false
   end
   local path = home_file(options, getenv, "ALIBABA_CLOUD_CONFIG_FILE", ".aliyun/config.json")
-  local text = path and read_file(path)
+  local text = path and file.read(path)
   if not text then
     return nil, failure.setting(profiles.CLI_NAME, "no file " .. tostring(path or "~/.aliyun/config.json")), false
   end
@@ -214,7 +207,7 @@ function profiles.file(options)
   options = options or {}
   local getenv = options.getenv or os.getenv
   local path = home_file(options, getenv, "ALIBABA_CLOUD_CREDENTIALS_FILE", ".alibabacloud/credentials")
-  local text = path and read_file(path)
+  local text = path and file.read(path)
   if not text then
     return nil, failure.setting(profiles.FILE_NAME, "no file " .. tostring(path or "~/.alibabacloud/credentials")),
       false

@@ -21,11 +21,7 @@ local function fetcher(settings)
     local response, err = send("GET", url)
     if not response then return nil, failure.transport(NAME, step, err) end
     if response.status ~= 200 then return nil, failure.refused(NAME, step, response) end
-    local document = issued.json(response.body)
-    if document and document.Code ~= nil and document.Code ~= "Success" then
-      return nil, failure.invalid(NAME, step, "Code is " .. tostring(document.Code) .. ", not Success")
-    end
-    local credentials, reason = issued.credentials(document, NAME)
+    local credentials, reason = issued.from_answer(response.body, NAME, false)
     if not credentials then return nil, failure.invalid(NAME, step, reason) end
     return credentials
   end

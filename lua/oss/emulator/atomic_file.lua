@@ -1,5 +1,6 @@
 -- Replaces a file atomically and durably: temporary file beside it, fsync, rename over, fsync the directory.
 local core = require "oss.core"
+local files = require "oss.file"
 
 local M = {}
 
@@ -85,14 +86,6 @@ function M.write(path, bytes)
   return sync(directory_of(path))
 end
 
-function M.read(path)
-  local file = io.open(path, "rb")
-  if not file then
-    return nil
-  end
-  local bytes = file:read("*a")
-  file:close()
-  return bytes
-end
+M.read = files.read
 
 return M

@@ -17,15 +17,7 @@ end
 
 --- The body's fields in order: { { name, value }, ... }; a field without "=" has the value "".
 function M.fields(body)
-  local fields = {}
-  for item in body:gmatch("[^&]+") do
-    local name, value = item:match("^([^=]*)=(.*)$")
-    if not name then
-      name, value = item, ""
-    end
-    fields[#fields + 1] = { decode(name), decode(value) }
-  end
-  return fields
+  return uri.parameters(body, decode)
 end
 
 return M

@@ -2,6 +2,7 @@
 -- file, answered and refused in the service's JSON.
 local cjson = require "cjson"
 local clock = require "oss.emulator.clock"
+local file = require "oss.file"
 local rpc_signature = require "oss.credentials.rpc_signature"
 
 local M = {}
@@ -204,15 +205,6 @@ function Sts:assume_role(request)
   return role_parameters(request.params)
 end
 
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then
-    return nil
-  end
-  local content = file:read("*a")
-  file:close()
-  return content
-end
 
 function Sts:assume_role_with_oidc(request)
   local params = request.params
@@ -226,7 +218,7 @@ function Sts:assume_role_with_oidc(request)
     return nil, refuse("AuthenticationFail.OIDCToken.Invalid", "The OIDCToken can not empty.")
   end
   -- Read on every call, so a spec can rotate the token as a cluster rotates a projected service account token.
-  local expected = self.oidc_token_file and read_file(self.oidc_token_file)
+  local expected = self.oidc_token_file and file.read(self.oidc_token_file)
   if not expected then
     return nil, refuse("InternalError", "The emulator cannot read its OIDC token file.")
   end

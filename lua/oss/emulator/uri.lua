@@ -20,19 +20,24 @@ function M.encode(text, keep_slash)
   return (text:gsub(pattern, encode_byte))
 end
 
--- Splits a request target into its decoded path and an ordered list of decoded { name, value } pairs;
--- a parameter without "=" has the value "".
-function M.split_target(target)
-  local raw_path, raw_query = target:match("^([^?]*)%??(.*)$")
+--- "a=1&b&c=%20" -> { { "a", "1" }, { "b", "" }, { "c", " " } }: the pairs in order, each part passed through
+--- `decode`; a parameter without "=" has the value "". A query and a form body differ only in their decoding.
+function M.parameters(text, decode)
   local parameters = {}
-  for item in raw_query:gmatch("[^&]+") do
+  for item in text:gmatch("[^&]+") do
     local name, value = item:match("^([^=]*)=(.*)$")
     if not name then
       name, value = item, ""
     end
-    parameters[#parameters + 1] = { M.decode(name), M.decode(value) }
+    parameters[#parameters + 1] = { decode(name), decode(value) }
   end
-  return M.decode(raw_path), parameters
+  return parameters
+end
+
+-- Splits a request target into its decoded path and an ordered list of decoded { name, value } pairs.
+function M.split_target(target)
+  local raw_path, raw_query = target:match("^([^?]*)%??(.*)$")
+  return M.decode(raw_path), M.parameters(raw_query, M.decode)
 end
 
 return M
