@@ -60,14 +60,16 @@ local function read_in_pieces(schema, bytes, next_size)
   while at <= #bytes do
     local size = next_size()
     local ok, err = reader:feed(bytes:sub(at, at + size - 1))
+    -- Checked with plain comparisons: a document is fed up to 70 000 times, and luassert's calls would dominate.
     if first_error then
-      assert.are.equal(nil, ok)
-      assert.are.equal(first_error, err)
+      if ok ~= nil or err ~= first_error then
+        error(("after %q, a feed answered %s, %s"):format(first_error, tostring(ok), tostring(err)), 2)
+      end
     elseif not ok then
       assert.are.equal("string", type(err))
       first_error = err
-    else
-      assert.are.equal(true, ok)
+    elseif ok ~= true then
+      error("a feed answered " .. tostring(ok), 2)
     end
     at = at + size
   end
@@ -650,7 +652,7 @@ describe("xml_read", function()
     it("finishes its answer when a finalizer closes it while the tables are made", function()
       local rule = "<InventoryConfiguration><Id>r</Id><OptionalFields><Field>Size</Field><Field>ETag</Field>" ..
         "</OptionalFields></InventoryConfiguration>"
-      local document = "<ListInventoryConfigurationsResult>" .. rule:rep(2000) .. "</ListInventoryConfigurationsResult>"
+      local document = "<ListInventoryConfigurationsResult>" .. rule:rep(500) .. "</ListInventoryConfigurationsResult>"
       -- One attempt: the finalizer's object becomes garbage just before finish, and the collector starts a new cycle
       -- as soon as one ends, so the finalizer runs during finish (the pause is set before the full collection,
       -- whose end is where the next cycle's start is computed). -> whether it ran while finish was under way
@@ -687,8 +689,8 @@ describe("xml_read", function()
           assert.matches("attempt to use a closed oss.xml_reader", value)
           return false
         end
-        assert.are.equal(2000, #value.InventoryConfiguration)
-        assert_value({ Id = "r", OptionalFields = { Field = { "Size", "ETag" } } }, value.InventoryConfiguration[2000])
+        assert.are.equal(500, #value.InventoryConfiguration)
+        assert_value({ Id = "r", OptionalFields = { Field = { "Size", "ETag" } } }, value.InventoryConfiguration[500])
         assert.has_error(function() reader:feed("x") end, "attempt to use a closed oss.xml_reader")
         return true
       end
