@@ -250,7 +250,8 @@ int oss_canonical_collect_query(lua_State *L, oss_canonical *canonical, int inde
         int value_type = lua_type(L, -1);
         if (value_type != LUA_TSTRING && value_type != LUA_TNUMBER)
             luaL_error(L, "query.%s: expected a string, got %s", key, lua_typename(L, value_type));
-        const char *value = lua_tolstring(L, -1, &value_length); /* converts a number in its stack slot only */
+        /* A number is converted on the stack, not in the caller's table, and `value` points into that string. */
+        const char *value = lua_tolstring(L, -1, &value_length);
         if (refuse_controls && oss_has_control_character(value, value_length))
             return oss_sign_refuse(L, "contains a control character", "query.%s", key);
         if (form == OSS_QUERY_ENCODED || is_v1_sub_resource(key, key_length)) {
@@ -259,7 +260,7 @@ int oss_canonical_collect_query(lua_State *L, oss_canonical *canonical, int inde
             entry.value = append_query_text(canonical, form, value, value_length, &entry.value_length);
             oss_buffer_append(&canonical->params, &entry, sizeof entry);
         }
-        lua_pop(L, 1); /* only now: a number's string lives in this stack slot */
+        lua_pop(L, 1); /* only once `value` is copied into the canonical query */
     }
     if (!canonical->params.failed)
         sort_entries(canonical->params.data, oss_canonical_query_count(canonical), sizeof(query_entry), query_order,

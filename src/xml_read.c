@@ -12,11 +12,11 @@
 
 #define DEFAULT_MAX_DEPTH 64
 #define DEFAULT_MAX_SIZE (16 * 1024 * 1024)
-/* build keeps two Lua stack slots per open element, and LuaJIT lets a C function hold about 8000. */
+/* build holds each open element's key and table on the Lua stack, and its name per schema element; LuaJIT gives a
+ * C function about 8000 stack entries, so deeper documents and larger schemas are refused instead of overflowing. */
 #define LARGEST_MAX_DEPTH 1000
-/* build also keeps one slot per schema element for its name. */
 #define LARGEST_SCHEMA 4000
-/* Stack slots a leaf's key and value and store() use above the open elements. */
+/* What storing a leaf (its key, its value, store()'s own work) needs on the stack above the open elements. */
 #define STORE_SLOTS 6
 
 struct oss_xml_reader {
