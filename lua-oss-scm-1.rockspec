@@ -32,7 +32,7 @@ build = {
     ["oss.core"] = {
       sources = {
         "src/bucket_name.c", "src/buffer.c", "src/compat.c", "src/crypto.c", "src/date.c", "src/http.c",
-        "src/http_failure.c", "src/http_transfer.c", "src/oss_core.c", "src/schema.c", "src/sign.c",
+        "src/http_failure.c", "src/http_transfer.c", "src/oss_core.c", "src/reentry.c", "src/schema.c", "src/sign.c",
         "src/sign_canonical.c", "src/sign_crypto.c", "src/uri_encode.c", "src/xml_parse.c", "src/xml_read.c",
         "src/xml_text.c", "src/xml_write.c",
       },

@@ -11,6 +11,7 @@
 #include "compat.h"
 #include "http_failure.h"
 #include "http_transfer.h"
+#include "reentry.h"
 #include "xml_read.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 10.0
@@ -446,16 +447,7 @@ static int http_request_method(lua_State *L)
     if (!lua_isnoneornil(L, 3))
         luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
-    luaL_checkstack(L, 5, NULL);
-    lua_pushcfunction(L, perform_request);
-    for (int i = 1; i <= 3; i++)
-        lua_pushvalue(L, i); /* the originals stay below: index 1 keeps the handle alive after the call */
-    handle->busy = 1;
-    int status = lua_pcall(L, 3, LUA_MULTRET, 0);
-    handle->busy = 0;
-    if (status != 0)
-        return lua_error(L);
-    return lua_gettop(L) - 3;
+    return oss_call_refusing_reentry(L, perform_request, 3, &handle->busy);
 }
 
 /* close and __gc: safe to call any number of times. */

@@ -9,6 +9,7 @@
 #include "compat.h"
 #include "crypto.h"
 #include "date.h"
+#include "reentry.h"
 #include "sign_canonical.h"
 #include "sign_crypto.h"
 #include "uri_encode.h"
@@ -421,15 +422,7 @@ static int guarded_sign(lua_State *L, lua_CFunction sign)
     luaL_checktype(L, 2, LUA_TTABLE);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
-    lua_pushcfunction(L, sign);
-    for (int i = 1; i <= 3; i++)
-        lua_pushvalue(L, i); /* the originals stay below: index 1 keeps the signer alive after the call */
-    signer->busy = 1;
-    int status = lua_pcall(L, 3, LUA_MULTRET, 0);
-    signer->busy = 0;
-    if (status != 0)
-        return lua_error(L);
-    return lua_gettop(L) - 3;
+    return oss_call_refusing_reentry(L, sign, 3, &signer->busy);
 }
 
 static int signer_sign_v4(lua_State *L)
