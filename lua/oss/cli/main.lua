@@ -18,6 +18,7 @@ local saved_plan = require "oss.cli.saved_plan"
 local tallies = require "oss.cli.tally"
 local recovery = require "oss.cli.recovery"
 local text_writer = require "oss.cli.text_writer"
+local utc = require "oss.utc"
 
 local VERSION = require "oss.version"
 local EXIT = { ok = 0, failure = 1, usage = 2, changes = 3, lost = 4 }
@@ -350,7 +351,7 @@ function commands.credentials(args)
   if not provider then return failed(err) end
   local value, get_err = provider:get()
   if not value then return failed(get_err) end
-  local expiration = value.expiration and os.date("!%Y-%m-%dT%H:%M:%SZ", value.expiration) or "never"
+  local expiration = value.expiration and utc.iso8601(value.expiration) or "never"
   say(("provider: %s\naccess_key_id: %s\nexpiration: %s\n"):format(value.provider, value.access_key_id, expiration))
   return EXIT.ok
 end

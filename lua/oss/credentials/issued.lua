@@ -6,12 +6,6 @@ local value = require "oss.credentials.value"
 
 local issued = {}
 
---- unix_time("2026-12-02T17:00:00Z") -> seconds | nil
-issued.unix_time = utc.parse_iso8601
-
---- timestamp(seconds) -> "2026-12-02T17:00:00Z", the form STS's Timestamp parameter takes
-issued.timestamp = utc.iso8601
-
 --- json(body) -> table | nil
 function issued.json(body)
   local document = cjson.decode(body or "")
@@ -28,7 +22,7 @@ function issued.credentials(document, origin)
       return nil, "the answer has no " .. field
     end
   end
-  local expiration = issued.unix_time(document.Expiration)
+  local expiration = utc.parse_iso8601(document.Expiration)
   if not expiration then return nil, "Expiration is not YYYY-MM-DDThh:mm:ssZ" end
   local credentials, err = value.new({
     access_key_id = document.AccessKeyId, access_key_secret = document.AccessKeySecret,

@@ -4,11 +4,11 @@
 local failure = require "oss.credentials.failure"
 local file = require "oss.file"
 local http = require "oss.credentials.http"
-local issued = require "oss.credentials.issued"
 local refreshing = require "oss.credentials.refreshing"
 local role_session = require "oss.credentials.role_session"
 local shared = require "oss.credentials.shared"
 local sts = require "oss.credentials.sts"
+local utc = require "oss.utc"
 
 local oidc_role_arn = {}
 
@@ -34,7 +34,7 @@ local function exchanger(settings)
     form.OIDCProviderArn, form.OIDCToken = settings.oidc_provider_arn, token
     return sts.call {
       name = NAME, action = "AssumeRoleWithOIDC", endpoint = settings.endpoint, send = send,
-      query = { Timestamp = issued.timestamp(clock()) }, form = form, secrets = { token },
+      query = { Timestamp = utc.iso8601(clock()) }, form = form, secrets = { token },
     }
   end
 end

@@ -3,13 +3,13 @@
 
 local failure = require "oss.credentials.failure"
 local http = require "oss.credentials.http"
-local issued = require "oss.credentials.issued"
 local provider = require "oss.credentials.provider"
 local refreshing = require "oss.credentials.refreshing"
 local role_session = require "oss.credentials.role_session"
 local rpc_signature = require "oss.credentials.rpc_signature"
 local shared = require "oss.credentials.shared"
 local sts = require "oss.credentials.sts"
+local utc = require "oss.utc"
 
 local ram_role_arn = {}
 
@@ -23,7 +23,7 @@ local function assumer(name, settings)
     if not outer then return nil, source_err end
     local now = clock()
     local query = {
-      Timestamp = issued.timestamp(now), SignatureMethod = "HMAC-SHA1", SignatureVersion = "1.0",
+      Timestamp = utc.iso8601(now), SignatureMethod = "HMAC-SHA1", SignatureVersion = "1.0",
       SignatureNonce = sts.nonce(), AccessKeyId = outer.access_key_id, SecurityToken = outer.security_token,
     }
     local form = role_session.form(settings)

@@ -7,6 +7,7 @@
 
 local errors = require "oss.errors"
 local provider = require "oss.credentials.provider"
+local utc = require "oss.utc"
 
 local refreshing = {}
 
@@ -67,7 +68,7 @@ function refreshing.new(name, fetch, clock)
       fresh, err = nil, errors.validation("failed: " .. tostring(fresh), name)
     elseif fresh and fresh.expiration and fresh.expiration <= clock() then
       fresh, err = nil, errors.validation(("brought credentials that expired at %s: is the clock right?")
-        :format(os.date("!%Y-%m-%dT%H:%M:%SZ", fresh.expiration)), name)
+        :format(utc.iso8601(fresh.expiration)), name)
     end
     if not fresh then
       failures = failures + 1

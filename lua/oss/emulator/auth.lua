@@ -4,6 +4,7 @@ local clock = require "oss.emulator.clock"
 local errors = require "oss.emulator.errors"
 local verify_v1 = require "oss.emulator.verify_v1"
 local verify_v4 = require "oss.emulator.verify_v4"
+local utc = require "oss.utc"
 
 local M = {}
 
@@ -59,7 +60,7 @@ end
 local function check_v4(request, parsed, key, context)
   local headers = request.headers
   local x_oss_date = headers["x-oss-date"]
-  local request_time = x_oss_date and clock.parse_iso8601_basic(x_oss_date)
+  local request_time = x_oss_date and utc.parse_iso8601_basic(x_oss_date)
   if not request_time then
     return errors.new("AccessDenied", "V4 requests must carry x-oss-date as yyyymmddTHHMMSSZ.")
   end
@@ -97,7 +98,7 @@ local function check_v1(request, parsed, key, context)
   local headers = request.headers
   -- The Date line carries the Date header; clients whose HTTP stack owns Date sign x-oss-date there instead.
   local date = headers["date"] or headers["x-oss-date"]
-  local request_time = date and clock.parse_http_date(date)
+  local request_time = date and utc.parse_http_date(date)
   if not request_time then
     return errors.new("AccessDenied", "V1 requests must carry a Date (or x-oss-date) in RFC 1123 form.")
   end

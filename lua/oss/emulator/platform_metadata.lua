@@ -1,7 +1,7 @@
 -- The ECS instance metadata service's RAM role part: session tokens (IMDSv2), the role name, its credentials.
 local cjson = require "cjson"
-local clock = require "oss.emulator.clock"
 local issued_credentials = require "oss.emulator.issued_credentials"
+local utc = require "oss.utc"
 
 local M = {}
 
@@ -88,8 +88,8 @@ function Metadata:credentials_document()
     AccessKeyId = credential.id,
     AccessKeySecret = credential.secret,
     SecurityToken = credential.token,
-    Expiration = clock.iso8601_seconds(credential.expires),
-    LastUpdated = clock.iso8601_seconds(credential.issued),
+    Expiration = utc.iso8601(credential.expires),
+    LastUpdated = utc.iso8601(credential.issued),
   }
 end
 

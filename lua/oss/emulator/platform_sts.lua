@@ -1,9 +1,9 @@
 -- STS (2015-04-01) on the emulator: AssumeRole signed with the RPC signature, AssumeRoleWithOIDC against a token
 -- file, answered and refused in the service's JSON.
 local cjson = require "cjson"
-local clock = require "oss.emulator.clock"
 local file = require "oss.file"
 local rpc_signature = require "oss.credentials.rpc_signature"
+local utc = require "oss.utc"
 
 local M = {}
 
@@ -104,7 +104,7 @@ function Sts:authenticate(request)
   if params.SignatureMethod ~= "HMAC-SHA1" or (params.SignatureVersion or "1.0") ~= "1.0" then
     return nil, refuse("IncompleteSignature")
   end
-  local request_time = clock.parse_iso8601(params.Timestamp)
+  local request_time = utc.parse_iso8601(params.Timestamp)
   if not request_time then
     return nil, refuse("InvalidTimeStamp.Format")
   end
@@ -192,7 +192,7 @@ function Sts:grant(role, request_id)
       AccessKeyId = credential.id,
       AccessKeySecret = credential.secret,
       SecurityToken = credential.token,
-      Expiration = clock.iso8601_seconds(credential.expires),
+      Expiration = utc.iso8601(credential.expires),
     },
   }, request_id)
 end

@@ -1,6 +1,6 @@
 -- A credentials URI (ALIBABA_CLOUD_CREDENTIALS_URI): a local endpoint that answers temporary credentials as JSON.
 local cjson = require "cjson"
-local clock = require "oss.emulator.clock"
+local utc = require "oss.utc"
 
 local M = {}
 
@@ -38,7 +38,7 @@ function Uri:handle(request)
       AccessKeyId = credential.id,
       AccessKeySecret = credential.secret,
       SecurityToken = credential.token,
-      Expiration = clock.iso8601_seconds(credential.expires),
+      Expiration = utc.iso8601(credential.expires),
     },
   }
 end
